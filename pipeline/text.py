@@ -1,0 +1,116 @@
+"""Text normalisation, applied once before any stage: strip page noise so it never becomes entities,
+skews language detection or defeats deduplication.
+
+Noise seen in real scraped news (see seeds/): navigation lines ("Menu", the outlet's name, section
+labels), photo credits ("Crédit photo, Getty Images"), photo captions ending in a credit
+("... (Evan Vucci/AP)"), image legends, author/role bylines, promo blocks ("Ignorer Promotion
+WhatsApp ... Fin de Promotion WhatsApp"), and a leading "date 2025-03" stamp.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# A whole line that is page furniture.
+_NOISE_LINE = re.compile(
+    r"""^(?:
+        menu | accueil | home | dossiers?\ liés | partager | lire\ aussi.* | voir\ aussi.* | publicité
+      | cr[ée]dit\ photos?\b.* | photo\s*:.* | copyright\b.* | ©.*
+      | l[ée]gende\ (?:image|photo|vidéo)\b.*
+      | •?\s*(?:author|role|auteur|rôle)\s*,.*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A photo caption: a line that ends in a parenthesised credit with a slash, e.g. "(Evan Vucci/AP)".
+_CAPTION = re.compile(r"\(\s*[^()]{1,60}/[^()]{1,60}\)\s*$")
+# A promo block, removed whole.
+_PROMO = re.compile(r"^ignorer promotion\b.*?^fin de promotion\b[^\n]*$", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+# A leading date stamp like " date 2025-03" or "date 2025-03-16".
+_LEADING_DATE = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*", re.IGNORECASE)
+# A publication line such as "publié le 16 mars 2025 à 19h07".
+_PUBLISHED = re.compile(
+    r"^\s*(?:publié|mis à jour)\s+le\s+(\d{1,2})(?:er)?\s+(\w+)\s+(\d{4})(?:\s+à\s+(\d{1,2})h(\d{2}))?\s*$",
+    re.IGNORECASE)
+_MONTHS_FR = {m: i for i, m in enumerate(
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(), 1)}
+# A breadcrumb glued to its label, e.g. "Guerre entre l'Ukraine et la Russiedossier".
+_BREADCRUMB = re.compile(r"[a-zà-ÿ](?:dossier|direct|vidéo|podcast)$")
+_SENTENCE_END = re.compile(r"[.!?…»\"”:;]$")
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    removed_lines: int
+    removed_chars: int
+    published_at: str | None = None
+
+
+def _is_navigation(line: str) -> bool:
+    """One or two capitalised words with no punctuation: a menu item or outlet/section label."""
+    words = line.split()
+    return 0 < len(words) <= 2 and not re.search(r"[.,;:!?«»\"()\d]", line) and line[0].isupper()
+
+
+def _published(line: str) -> str | None:
+    m = _PUBLISHED.match(line)
+    if not m or m.group(2).lower() not in _MONTHS_FR:
+        return None
+    day, month, year = int(m.group(1)), _MONTHS_FR[m.group(2).lower()], int(m.group(3))
+    if m.group(4):
+        return f"{year:04d}-{month:02d}-{day:02d}T{int(m.group(4)):02d}:{m.group(5)}:00"
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def clean(text: str) -> Cleaned:
+    """Remove page noise; keep paragraph breaks. Idempotent: clean(clean(t).text) == clean(t)."""
+    original_len = len(text)
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    published_at = None
+    m = _LEADING_DATE.match(text)
+    if m:
+        published_at = m.group(1)
+        text = text[m.end():]
+    removed = 0
+    text, promos = _PROMO.subn("", text)
+    removed += promos
+    kept: list[str] = []
+    for raw_line in text.split("\n"):
+        line = raw_line.strip()
+        if not line:
+            if kept and kept[-1] != "":
+                kept.append("")
+            continue
+        stamp = _published(line)
+        if stamp:
+            published_at = published_at or stamp
+            removed += 1
+        elif (_NOISE_LINE.match(line) or _CAPTION.search(line) or _BREADCRUMB.search(line)
+              or _is_navigation(line)):
+            removed += 1
+        else:
+            kept.append(re.sub(r"[ \t]+", " ", line))
+    cleaned = "\n".join(kept).strip()
+    return Cleaned(cleaned, removed, max(0, original_len - len(cleaned)), published_at)
+
+
+def title_and_body(text: str) -> tuple[str | None, str]:
+    """Split off a title when one is clearly there: the first real line, short, not a sentence,
+    followed by more text. Otherwise (None, text)."""
+    lines = text.split("\n")
+    for i, raw_line in enumerate(lines):
+        line = raw_line.strip()
+        if not line or _NOISE_LINE.match(line) or _is_navigation(line):
+            continue
+        rest = "\n".join(lines[i + 1:]).strip()
+        if 15 <= len(line) <= 200 and not _SENTENCE_END.search(line) and len(rest) > len(line) \
+                and not _LEADING_DATE.match(raw_line):
+            return line, "\n".join(lines[:i] + lines[i + 1:])
+        return None, text
+    return None, text
+
+
+def letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalpha())

@@ -1,0 +1,47 @@
+"""Topic names and idempotent creation.
+
+Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities] -> tagged -> [sink] -> enriched.
+Dedup also writes `duplicates` and its state log `dedup-index`; every stage may write `deadletter`.
+"""
+
+from __future__ import annotations
+
+from .config import Settings
+
+# name -> what travels on it (also the README's topic table)
+TOPICS = {
+    "raw": "raw articles from replay or any producer (schemas/raw-article)",
+    "languaged": "articles with `language`, keyed by language so dedup candidates meet",
+    "unique": "articles deduplication found unique, keyed by id",
+    "tagged": "articles with entities, keyed by id, before the sink",
+    "enriched": "final enriched articles (schemas/enriched-article), keyed by id",
+    "duplicates": "exact and near duplicates (schemas/duplicate), keyed by id",
+    "deadletter": "messages that could not be processed (schemas/dead-letter)",
+    "dedup-index": "internal: the dedup index log, replayed to rebuild dedup state",
+}
+
+
+def all_topics(settings: Settings) -> list[str]:
+    return [settings.topic(name) for name in TOPICS]
+
+
+def create_topics(settings: Settings, bootstrap: str) -> list[str]:
+    """Create every newsfeed topic that does not exist yet; return the ones created."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **settings.kafka_python_security())
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in all_topics(settings) if t not in existing]
+        created = []
+        for topic in wanted:
+            try:
+                admin.create_topics([NewTopic(topic, settings.partitions, settings.replication)])
+                created.append(topic)
+            except TopicAlreadyExistsError:  # another process won the race: fine
+                pass
+        return created
+    finally:
+        admin.close()

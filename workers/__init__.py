@@ -1,0 +1,1 @@
+"""Thin Faust agents: each reads a topic, calls `pipeline` logic, writes the next topic."""

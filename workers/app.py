@@ -1,0 +1,225 @@
+"""The Faust app: one agent per stage, wiring topics to `pipeline` logic and nothing more.
+
+Start with `newsfeed worker` (starts an embedded broker when NEWSFEED_BROKER is unset) or
+`faust -A workers.app worker` (needs NEWSFEED_BROKER). NEWSFEED_STAGES picks the agents a process runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+import orjson
+
+from pipeline import codec, schemas, stages
+from pipeline.config import ALL_STAGES, load
+from pipeline.deadletter import StageError, dead_letter, letter_key
+from pipeline.dedup import DedupIndex
+from pipeline.entities import EntityTagger
+from pipeline.kafka_io import read_partition
+from pipeline.language import LanguageDetector
+from pipeline.records import utc_now
+from pipeline.sink import JsonlSink
+
+log = logging.getLogger("newsfeed.worker")
+settings = load()
+if not settings.broker:
+    raise SystemExit("NEWSFEED_BROKER is not set: run `newsfeed worker` (which starts an embedded broker) "
+                     "or point NEWSFEED_BROKER at a Kafka broker, e.g. the address `newsfeed broker` prints.")
+
+# Workers running different stage sets must not share a consumer group: Faust assumes identical members.
+_group = settings.app_id if settings.stages == ALL_STAGES else f"{settings.app_id}-{'-'.join(settings.stages)}"
+_big = max(4 * 1024 * 1024, 2 * settings.max_message_bytes + 65536)
+
+app = faust.App(
+    _group,
+    broker=[f"kafka://{b}" for b in settings.broker.split(",")],
+    value_serializer="raw",
+    key_serializer="raw",
+    web_enabled=False,
+    store="memory://",
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication,
+    consumer_auto_offset_reset="earliest",
+    # Tansu makes every join wait session_timeout/2: short timeouts keep start-up and rebalances quick.
+    broker_session_timeout=settings.session_timeout,
+    broker_heartbeat_interval=max(0.5, settings.session_timeout / 6),
+    broker_rebalance_timeout=max(10.0, settings.session_timeout * 2),
+    broker_commit_interval=1.0,
+    producer_acks=-1,
+    producer_max_request_size=_big,
+    consumer_max_fetch_size=_big,
+    broker_credentials=None,
+)
+
+
+def _topic(name: str) -> faust.TopicT:
+    return app.topic(settings.topic(name), key_type=bytes, value_type=bytes, partitions=settings.partitions)
+
+
+raw_topic, languaged_topic, unique_topic, tagged_topic = map(_topic, ("raw", "languaged", "unique", "tagged"))
+enriched_topic, duplicates_topic, deadletter_topic, index_topic = map(
+    _topic, ("enriched", "duplicates", "deadletter", "dedup-index"))
+
+
+async def _dead(event: faust.EventT, stage: str, kind: str, message: str, record_id: str | None = None) -> None:
+    msg = event.message
+    if record_id is None:  # name the article when the payload says which one it is
+        try:
+            record_id = str(orjson.loads(msg.value).get("id") or "") or None
+        except Exception:
+            record_id = None
+    letter = dead_letter(payload=msg.value, kind=kind, message=message, stage=stage, topic=msg.topic,
+                         partition=msg.partition, offset=msg.offset, key=msg.key, record_id=record_id)
+    log.warning("dead letter: %s at %s %s[%s]@%s: %s", kind, stage, msg.topic, msg.partition, msg.offset, message)
+    await deadletter_topic.send(key=msg.key, value=codec.encode(letter))
+
+
+def _in_thread(fn, *args):
+    """CPU-heavy work runs in a thread so the event loop keeps heartbeating and committing."""
+    return asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+# --- language: raw -> languaged (keyed by language, so dedup candidates meet in one partition) ---------
+detector = LanguageDetector(min_confidence=settings.lang_min_confidence, sample_chars=settings.lang_sample_chars)
+
+if "language" in settings.stages:
+    @app.agent(raw_topic, name="language")
+    async def language_agent(stream):
+        await _in_thread(detector.warm_up)  # models load once, before the first message
+        async for event in stream.events():
+            try:
+                record = stages.detect_language(stages.ingest(event.value, settings.max_message_bytes), detector)
+            except StageError as exc:
+                await _dead(event, "language", exc.kind, str(exc))
+                continue
+            except Exception as exc:  # a stage bug must not stop the stream; the letter keeps the payload
+                await _dead(event, "language", "stage_error", f"{type(exc).__name__}: {exc}")
+                continue
+            await languaged_topic.send(key=record["language"]["code"].encode(), value=codec.encode(record))
+
+
+# --- dedup: languaged -> unique | duplicates; state per partition, logged to dedup-index -------------
+_indexes: dict[int, DedupIndex] = {}
+
+
+def _load_index(partition: int) -> DedupIndex:
+    """Rebuild a partition's index from its log, read to the Fetch high watermark (never ListOffsets)."""
+    index = DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
+                       retention_seconds=settings.dedup_retention_days * 86400)
+    for _offset, _key, value in read_partition(settings.broker, settings, settings.topic("dedup-index"), partition):
+        index.add(orjson.loads(value))
+    log.info("dedup index for partition %s rebuilt: %s entries", partition, len(index))
+    return index
+
+
+if "dedup" in settings.stages:
+    @app.agent(languaged_topic, name="dedup")
+    async def dedup_agent(stream):
+        async for event in stream.events():
+            partition = event.message.partition
+            if partition not in _indexes:
+                _indexes[partition] = await _in_thread(_load_index, partition)
+            index = _indexes[partition]
+            try:
+                record = codec.decode(event.value)
+                verdict = stages.deduplicate(record, index)
+            except Exception as exc:
+                await _dead(event, "dedup", "stage_error", f"{type(exc).__name__}: {exc}")
+                continue
+            if verdict.status != "unique":
+                await duplicates_topic.send(key=record["id"].encode(), value=codec.encode(record))
+                continue
+            if verdict.entry is not None:
+                # same partition as the input: the index partition belongs to whoever owns this one
+                await index_topic.send(key=event.message.key, value=orjson.dumps(verdict.entry), partition=partition)
+                index.add(verdict.entry)
+            await unique_topic.send(key=record["id"].encode(), value=codec.encode(record))
+
+
+# --- entities: unique -> tagged, batched into one nlp.pipe call ---------------------------------------
+tagger = EntityTagger(models=settings.ner_model_map(), batch_size=settings.ner_batch_size)
+
+if "entities" in settings.stages:
+    @app.agent(unique_topic, name="entities")
+    async def entities_agent(stream):
+        await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
+        async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
+            records = []
+            for event in events:
+                try:
+                    records.append((event, codec.decode(event.value)))
+                except Exception as exc:
+                    await _dead(event, "entities", "stage_error", f"{type(exc).__name__}: {exc}")
+            try:
+                tagged = await _in_thread(stages.tag_entities, [r for _, r in records], tagger)
+            except Exception as exc:  # tag one by one so only the failing record is dead-lettered
+                tagged = []
+                for event, record in records:
+                    try:
+                        tagged += await _in_thread(stages.tag_entities, [record], tagger)
+                    except Exception as one:
+                        await _dead(event, "entities", "stage_error", f"{type(one).__name__}: {one}", record.get("id"))
+            for record in tagged:
+                await tagged_topic.send(key=record["id"].encode(), value=codec.encode(record))
+
+
+# --- sink: tagged -> enriched topic + enriched.jsonl; duplicates and dead letters -> their JSONL ------
+_enriched_on_topic: dict[int, set[str]] = {}
+_sinks: dict[str, JsonlSink] = {}
+
+
+def _jsonl(name: str, key=None) -> JsonlSink:
+    if name not in _sinks:
+        _sinks[name] = JsonlSink(settings.output_dir / name, **({"key": key} if key else {}))
+    return _sinks[name]
+
+
+def _ids_on_enriched(partition: int) -> set[str]:
+    return {orjson.loads(value)["id"] for _o, _k, value in
+            read_partition(settings.broker, settings, settings.topic("enriched"), partition)}
+
+
+if "sink" in settings.stages:
+    @app.agent(tagged_topic, name="sink")
+    async def sink_agent(stream):
+        async for event in stream.events():
+            partition = event.message.partition
+            if partition not in _enriched_on_topic:
+                _enriched_on_topic[partition] = await _in_thread(_ids_on_enriched, partition)
+            try:
+                record: dict[str, Any] = codec.decode(event.value)
+                record["timings"]["sink_at"] = utc_now()
+                schemas.validate("enriched", record)
+            except Exception as exc:
+                await _dead(event, "sink", "stage_error", f"{type(exc).__name__}: {exc}")
+                continue
+            # file first, then topic; both skip what they already hold, so re-delivery writes nothing twice
+            _jsonl("enriched.jsonl").write(record)
+            if record["id"] not in _enriched_on_topic[partition]:
+                await enriched_topic.send(key=record["id"].encode(), value=codec.encode(record), partition=partition)
+                _enriched_on_topic[partition].add(record["id"])
+
+    @app.agent(duplicates_topic, name="duplicates-sink")
+    async def duplicates_sink(stream):
+        async for value in stream:
+            _jsonl("duplicates.jsonl").write(codec.decode(value))
+
+    @app.agent(deadletter_topic, name="deadletter-sink")
+    async def deadletter_sink(stream):
+        async for value in stream:
+            _jsonl("deadletter.jsonl", key=letter_key).write(codec.decode(value))
+
+
+@app.on_partitions_revoked.connect
+async def _forget_revoked(app, revoked, **kwargs) -> None:
+    """Whoever gets a partition next rebuilds its state from the log; ours would go stale."""
+    for tp in revoked:
+        if tp.topic == settings.topic("languaged"):
+            _indexes.pop(tp.partition, None)
+        elif tp.topic == settings.topic("tagged"):
+            _enriched_on_topic.pop(tp.partition, None)
+
+
