@@ -107,7 +107,8 @@ def title_and_body(text: str) -> tuple[str | None, str]:
         rest = "\n".join(lines[i + 1:]).strip()
         if 15 <= len(line) <= 200 and not _SENTENCE_END.search(line) and len(rest) > len(line) \
                 and not _LEADING_DATE.match(raw_line):
-            return line, "\n".join(lines[:i] + lines[i + 1:])
+            title = " ".join(unicodedata.normalize("NFC", line).replace("\u00a0", " ").split())
+            return title, "\n".join(lines[:i] + lines[i + 1:])
         return None, text
     return None, text
 

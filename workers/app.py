@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -40,6 +42,8 @@ app = faust.App(
     key_serializer="raw",
     web_enabled=False,
     store="memory://",
+    # all state lives in topics; keep Faust's scratch directory out of the working tree
+    datadir=str(Path(tempfile.gettempdir()) / f"newsfeed-faust-{_group}"),
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication,
     consumer_auto_offset_reset="earliest",

@@ -1,0 +1,117 @@
+"""Fixtures: the real embedded broker, real worker processes, real models and files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pipeline.broker import EmbeddedBroker
+from pipeline.config import Settings
+from pipeline.outcomes import Outcomes, collect
+from pipeline.replay import Item, items, replay
+from pipeline.topics import create_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def broker():
+    with EmbeddedBroker() as b:
+        yield b
+
+
+@dataclass
+class Stack:
+    """A topic namespace on the shared broker, with its own worker processes and output directory."""
+    address: str
+    output: Path
+    prefix: str
+    env: dict = field(default_factory=dict)
+    workers: list = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        old = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            return Settings()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def start_worker(self, **extra_env) -> subprocess.Popen:
+        env = {**os.environ, **self.env, **{k: str(v) for k, v in extra_env.items()}}
+        log = open(self.output / f"worker-{len(self.workers)}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT)
+        self.workers.append(proc)
+        return proc
+
+    def replay_paths(self, paths, repeat: int = 1) -> list[str]:
+        return self.replay_items(list(items(paths, repeat=repeat)))
+
+    def replay_items(self, batch: list[Item], rate: float | None = None) -> list[str]:
+        result = replay(batch, self.address, self.settings, rate=rate, progress=False)
+        assert result.failed == 0, result.errors
+        return result.keys
+
+    def outcomes(self, keys, timeout: float = 240) -> Outcomes:
+        alive = lambda: any(p.poll() is None for p in self.workers)  # noqa: E731
+        return collect(self.address, self.settings, set(keys), timeout, alive=alive)
+
+    def stop(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def make_stack(broker, tmp_path: Path, **env) -> Stack:
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    output = tmp_path / "out"
+    output.mkdir(parents=True, exist_ok=True)
+    base = {"NEWSFEED_BROKER": broker.address, "NEWSFEED_TOPIC_PREFIX": prefix, "NEWSFEED_OUTPUT_DIR": str(output),
+            "NEWSFEED_APP_ID": f"newsfeed-{prefix.rstrip('.')}"}
+    stack = Stack(broker.address, output, prefix, {**base, **{k: str(v) for k, v in env.items()}})
+    create_topics(stack.settings, broker.address)
+    return stack
+
+
+@pytest.fixture
+def stack_factory(broker, tmp_path):
+    """Build isolated stacks (own topics, group and output) on the shared broker; stopped at the end."""
+    made: list[Stack] = []
+
+    def factory(**env) -> Stack:
+        stack = make_stack(broker, tmp_path / f"s{len(made)}", **env)
+        made.append(stack)
+        return stack
+
+    yield factory
+    for stack in made:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def running_stack(broker, tmp_path_factory):
+    """One stack with one worker running, shared by a test module (saves the model load and group join)."""
+    stack = make_stack(broker, tmp_path_factory.mktemp("stack"))
+    stack.start_worker()
+    yield stack
+    stack.stop()
