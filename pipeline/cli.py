@@ -232,7 +232,7 @@ def detect() -> None:
     from .language import LanguageDetector
 
     settings = _settings()
-    detector = LanguageDetector(min_confidence=settings.lang_min_confidence, sample_chars=settings.lang_sample_chars)
+    detector = LanguageDetector.from_settings(settings)
     for line in sys.stdin:
         sys.stdout.buffer.write(orjson.dumps(detector.detect(line.rstrip("\n"))) + b"\n")
     sys.stdout.flush()

@@ -39,6 +39,7 @@ class Settings:
     max_message_bytes: int = field(default_factory=lambda: int(_env("NEWSFEED_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024))))
     lang_min_confidence: float = field(default_factory=lambda: float(_env("NEWSFEED_LANG_MIN_CONFIDENCE", "0.35")))
     lang_sample_chars: int = field(default_factory=lambda: int(_env("NEWSFEED_LANG_SAMPLE_CHARS", "3000")))
+    lang_fast_path: bool = field(default_factory=lambda: _env("NEWSFEED_LANG_FAST_PATH", "1") not in ("0", "false", "no"))
     dedup_threshold: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_THRESHOLD", "0.7")))
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))

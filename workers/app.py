@@ -87,7 +87,7 @@ def _in_thread(fn, *args):
 
 
 # --- language: raw -> languaged (keyed by language, so dedup candidates meet in one partition) ---------
-detector = LanguageDetector(min_confidence=settings.lang_min_confidence, sample_chars=settings.lang_sample_chars)
+detector = LanguageDetector.from_settings(settings)
 
 if "language" in settings.stages:
     @app.agent(raw_topic, name="language")
