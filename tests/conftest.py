@@ -115,3 +115,33 @@ def running_stack(broker, tmp_path_factory):
     stack.start_worker()
     yield stack
     stack.stop()
+
+
+def wait_for_workers(stack: Stack, settle: float | None = None, timeout: float = 120) -> None:
+    """Wait until every worker of the stack logged 'Worker ready', then let a rebalance settle."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    logs = [stack.output / f"worker-{i}.log" for i in range(len(stack.workers))]
+    while not all(p.exists() and b"Worker ready" in p.read_bytes() for p in logs):
+        assert all(w.poll() is None for w in stack.workers), "a worker exited during start-up"
+        assert time.monotonic() < deadline, "workers did not get ready"
+        time.sleep(0.2)
+    time.sleep(settle if settle is not None else stack.settings.session_timeout)
+
+
+def send_raw(stack: Stack, articles, partition: int | None = None) -> list[str]:
+    """Produce raw articles directly (optionally to one raw partition)."""
+    from kafka import KafkaProducer
+
+    from pipeline import codec
+    from pipeline.records import utc_now
+
+    producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
+    for article in articles:
+        article = {**article, "ingested_at": utc_now()}
+        producer.send(stack.settings.topic("raw"), key=article["id"].encode(), value=codec.encode(article),
+                      partition=partition)
+    producer.flush()
+    producer.close()
+    return [a["id"] for a in articles]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from pipeline.records import utc_now
 from pipeline.sink import JsonlSink
 
 log = logging.getLogger("newsfeed.worker")
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # recorded per stage in `trace`: which process did what
 settings = load()
 if not settings.broker:
     raise SystemExit("NEWSFEED_BROKER is not set: run `newsfeed worker` (which starts an embedded broker) "
@@ -96,6 +99,7 @@ if "language" in settings.stages:
         async for event in stream.events():
             try:
                 record = stages.detect_language(stages.ingest(event.value, settings.max_message_bytes), detector)
+                record["trace"] = {"language": WORKER}
             except StageError as exc:
                 await _dead(event, "language", exc.kind, str(exc))
                 continue
@@ -112,7 +116,8 @@ _indexes: dict[int, DedupIndex] = {}
 def _load_index(partition: int) -> DedupIndex:
     """Rebuild a partition's index from its log, read to the Fetch high watermark (never ListOffsets)."""
     index = DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
-                       retention_seconds=settings.dedup_retention_days * 86400)
+                       retention_seconds=settings.dedup_retention_days * 86400,
+                       grace_seconds=settings.dedup_grace_seconds)
     for _offset, _key, value in read_partition(settings.broker, settings, settings.topic("dedup-index"), partition):
         index.add(orjson.loads(value))
     log.info("dedup index for partition %s rebuilt: %s entries", partition, len(index))
@@ -130,6 +135,7 @@ if "dedup" in settings.stages:
             try:
                 record = codec.decode(event.value)
                 verdict = stages.deduplicate(record, index)
+                record.setdefault("trace", {})["dedup"] = WORKER
             except Exception as exc:
                 await _dead(event, "dedup", "stage_error", f"{type(exc).__name__}: {exc}")
                 continue
@@ -167,6 +173,7 @@ if "entities" in settings.stages:
                     except Exception as one:
                         await _dead(event, "entities", "stage_error", f"{type(one).__name__}: {one}", record.get("id"))
             for record in tagged:
+                record.setdefault("trace", {})["entities"] = WORKER
                 await tagged_topic.send(key=record["id"].encode(), value=codec.encode(record))
 
 
@@ -196,6 +203,7 @@ if "sink" in settings.stages:
             try:
                 record: dict[str, Any] = codec.decode(event.value)
                 record["timings"]["sink_at"] = utc_now()
+                record.setdefault("trace", {})["sink"] = WORKER
                 schemas.validate("enriched", record)
             except Exception as exc:
                 await _dead(event, "sink", "stage_error", f"{type(exc).__name__}: {exc}")
