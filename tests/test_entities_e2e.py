@@ -1,0 +1,60 @@
+"""The entity stage inside a running worker: the event loop keeps committing while a long NER batch runs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+
+from pipeline import codec
+from pipeline.records import raw_article, utc_now
+from pipeline.synth import synthesize
+from pipeline.text import clean
+
+from conftest import SEEDS, send_raw, wait_for_workers
+
+pytestmark = pytest.mark.slow
+
+
+def committed(stack, topic: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=stack.address)
+    try:
+        offsets = admin.list_group_offsets(stack.settings.app_id)[stack.settings.app_id]
+    finally:
+        admin.close()
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
+
+def test_worker_keeps_committing_while_a_long_ner_batch_runs(stack_factory):
+    stack = stack_factory(NEWSFEED_NER_BATCH_SIZE=24, NEWSFEED_NER_BATCH_WAIT=2)
+    stack.start_worker()
+    wait_for_workers(stack, settle=1)
+    # 24 long records straight onto the entity stage's input: one batch of roughly 20-40 s of NER
+    seeds = [clean(p.read_text("utf-8")).text for p in sorted(SEEDS.glob("*.txt"))]
+    producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
+    long_ids = []
+    for i in range(24):
+        text = "\n\n".join(seeds[(i + k) % 5] for k in range(8))
+        record = {**raw_article(id=f"long-{i}", source="test", text=text, ingested_at=utc_now()),
+                  "language": {"code": "fr", "confidence": 1.0}, "dedup": {"status": "unique"}, "timings": {}}
+        producer.send(stack.settings.topic("unique"), key=record["id"].encode(), value=codec.encode(record))
+        long_ids.append(record["id"])
+    producer.flush()
+    time.sleep(3)  # the batch is now in nlp.pipe
+    small = [raw_article(id=a["id"], source="test", text=a["text"])
+             for a in synthesize(6, SEEDS, mix="unique=1", seed=99).articles]
+    send_raw(stack, small)
+    deadline = time.monotonic() + 20
+    while committed(stack, stack.settings.topic("raw")) < len(small) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    raw_committed = committed(stack, stack.settings.topic("raw"))
+    enriched_so_far = (stack.output / "enriched.jsonl")
+    in_flight = not enriched_so_far.exists() or not any(
+        f'"long-{i}"'.encode() in enriched_so_far.read_bytes() for i in range(24))
+    assert raw_committed == len(small), "raw offsets were not committed while NER was running"
+    assert in_flight, "the NER batch finished too early for this test to show anything"
+    outcomes = stack.outcomes(long_ids + [a["id"] for a in small], timeout=300)
+    assert set(long_ids) <= set(outcomes.records["enriched"])
+    log = (stack.output / "worker-0.log").read_text(errors="replace")
+    assert "generation 1" not in log, "the group rebalanced during the NER batch"
