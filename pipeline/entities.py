@@ -112,3 +112,49 @@ class EntityTagger:
                 results[i] = {"entities": ents, "entity_summary": summarise(ents),
                               "ner": {"status": "ok", "model": self.models[lang]}}
         return results  # type: ignore[return-value]
+
+
+# --- NER in a child process -------------------------------------------------------------------------
+# A worker can run spaCy in its own child process instead of a thread: the worker's event loop (Kafka
+# I/O, language, dedup, sink) then never competes with NER for the GIL. bench/ measures both.
+_child_tagger: EntityTagger | None = None
+
+
+def _child_init(models: dict[str, str], batch_size: int) -> None:
+    global _child_tagger
+    _child_tagger = EntityTagger(models=models, batch_size=batch_size).load()
+
+
+def _child_tag(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    assert _child_tagger is not None
+    return _child_tagger.tag(items)
+
+
+class ProcessTagger:
+    """Same interface as EntityTagger.tag, run in `processes` child processes (models loaded once each)."""
+
+    def __init__(self, models: dict[str, str], batch_size: int = 16, processes: int = 1):
+        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
+
+        self.models, self.batch_size = models, batch_size
+        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_child_init, initargs=(models, batch_size))
+        self.processes = processes
+
+    def load(self) -> "ProcessTagger":
+        # one tiny call per child: each has loaded its models when this returns
+        list(self._pool.map(_child_tag, [[("fr", "Paris.")]] * self.processes))
+        return self
+
+    def submit(self, items: Sequence[tuple[str, str]]):
+        return self._pool.submit(_child_tag, list(items))
+
+    def tag(self, items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        return self.submit(items).result()
+
+    def close(self) -> None:
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:  # a child mid-batch would otherwise finish it before exiting
+            proc.terminate()

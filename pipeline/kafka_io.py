@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
@@ -37,3 +38,36 @@ def read_partition(bootstrap: str, settings: Settings, topic: str, partition: in
                                    f"({highwater}) within {timeout}s; position {consumer.position(tp)}")
     finally:
         consumer.close()
+
+
+def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """True when at least one bootstrap server accepts a TCP connection."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "localhost", int(port)), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+T = TypeVar("T")
+
+
+def with_broker_retry(what: str, fn: Callable[[], T], wait: float, log: Callable[[str], None] = print) -> T:
+    """Call fn, retrying with exponential backoff (0.5 s doubling to 8 s) while the broker is unreachable;
+    after `wait` seconds give up with a clear error."""
+    from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+    deadline, delay = time.monotonic() + wait, 0.5
+    while True:
+        try:
+            return fn()
+        except (KafkaConnectionError, KafkaTimeoutError, ConnectionError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise ConnectionError(f"{what}: broker unreachable for {wait:.0f}s "
+                                      f"(NEWSFEED_BROKER_WAIT): {type(exc).__name__}: {exc}") from None
+            log(f"{what}: broker unreachable ({type(exc).__name__}); retrying in {delay:.1f}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)

