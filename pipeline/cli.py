@@ -184,6 +184,8 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
         with open(log_path, "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        startup = _StartupWatch(log_path, time.monotonic())
+        startup.start()
         try:
             result = _replay(rp, paths, repeat, limit, rate, address, settings)
             try:
@@ -198,11 +200,37 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
             except subprocess.TimeoutExpired:
                 proc.kill()
     elapsed = time.monotonic() - started
-    _summary(result, outcomes, elapsed, output)
+    _summary(result, outcomes, elapsed, output, startup)
     raise typer.Exit(1 if result.failed else 0)
 
 
-def _summary(result, outcomes, elapsed: float, output: Path) -> None:
+class _StartupWatch:
+    """Reads the worker log as it grows: when models were loaded and when the worker joined its group."""
+
+    def __init__(self, log_path: Path, since: float):
+        import threading
+
+        self.log_path, self.since = log_path, since
+        self.seen: dict[str, float] = {}
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    MARKS = {"language models loaded": "language models", "NER models loaded": "NER models",
+             "Joined group": "group joined", "Worker ready": "worker ready"}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _watch(self) -> None:
+        deadline = time.monotonic() + 600
+        while len(self.seen) < len(self.MARKS) and time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            for needle, name in self.MARKS.items():
+                if needle in text and name not in self.seen:
+                    self.seen[name] = time.monotonic() - self.since
+            time.sleep(0.05)
+
+
+def _summary(result, outcomes, elapsed: float, output: Path, startup: _StartupWatch | None = None) -> None:
     enriched = list(outcomes.records["enriched"].values())
     duplicates = list(outcomes.records["duplicates"].values())
     letters = list(outcomes.records["deadletter"].values())
@@ -227,6 +255,9 @@ def _summary(result, outcomes, elapsed: float, output: Path) -> None:
     table.add_row("languages", ", ".join(f"{k}={v}" for k, v in sorted(languages.items())) or "-")
     table.add_row("entities found", str(sum(len(r["entities"]) for r in enriched)))
     table.add_row("elapsed (incl. start-up)", f"{elapsed:.1f} s")
+    if startup and startup.seen:
+        marks = ", ".join(f"{name} {at:.1f}s" for name, at in sorted(startup.seen.items(), key=lambda kv: kv[1]))
+        table.add_row("start-up timeline (since launch)", marks)
     table.add_row("throughput", f"{result.sent / elapsed:.2f} docs/s")
     out.print(table)
     for kind in ("enriched", "duplicates", "deadletter"):

@@ -69,7 +69,7 @@ def bad_inputs() -> list[tuple[str, bytes | None, str]]:
 def generated_payloads(n: int = 25) -> list[bytes]:
     """Hypothesis-generated junk: random bytes and random JSON values (never a valid raw article)."""
     found: list[bytes] = []
-    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    json_values = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=30),
                                lambda children: st.lists(children, max_size=4)
                                | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=12)
     payloads = st.binary(max_size=200) | json_values.map(lambda v: orjson.dumps(v))

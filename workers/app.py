@@ -129,7 +129,9 @@ detector = LanguageDetector.from_settings(settings)
 if "language" in settings.stages:
     @app.agent(raw_topic, name="language")
     async def language_agent(stream):
+        started = time.monotonic()
         await _in_thread(detector.warm_up)  # models load once, before the first message
+        log.info("newsfeed: language models loaded in %.1fs", time.monotonic() - started)
         async for event in stream.events():
             try:
                 record = stages.detect_language(stages.ingest(event.value, settings.max_message_bytes), detector)
@@ -192,7 +194,9 @@ tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, setti
 if "entities" in settings.stages:
     @app.agent(unique_topic, name="entities")
     async def entities_agent(stream):
+        started = time.monotonic()
         await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
+        log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
         idle_since = time.monotonic()
         async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
             got_batch = time.monotonic()
