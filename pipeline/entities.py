@@ -142,9 +142,16 @@ class ProcessTagger:
                                          initializer=_child_init, initargs=(models, batch_size))
         self.processes = processes
 
+    def start_loading(self) -> None:
+        """Start the children loading their models now, without waiting (they load on their own cores)."""
+        if not hasattr(self, "_loading"):
+            self._loading = [self._pool.submit(_child_tag, [("fr", "Paris.")]) for _ in range(self.processes)]
+
     def load(self) -> "ProcessTagger":
-        # one tiny call per child: each has loaded its models when this returns
-        list(self._pool.map(_child_tag, [[("fr", "Paris.")]] * self.processes))
+        # one tiny call per child: each has loaded its models when these return
+        self.start_loading()
+        for future in self._loading:
+            future.result()
         return self
 
     def submit(self, items: Sequence[tuple[str, str]]):
