@@ -27,6 +27,8 @@ MIN_LETTERS = 5          # below this nothing can be told apart ("Paris", "OK")
 RUNNER_UP_MARGIN = 0.25  # report the second language when it is this close to the first
 FAST_MIN_CHARS = 200     # below this fastText is not trusted alone
 FAST_MIN_SCORE = 0.90
+FAST_LONG_CHARS = 1000   # on this much text fastText's top language is right even when its score is lower
+FAST_LONG_MIN_SCORE = 0.70
 # Close pairs and families where only lingua is trusted.
 CONFUSABLE = frozenset("es pt gl ca cs sk ru uk be bg mk sr no nb nn da sv id ms hr bs sl".split())
 
@@ -80,7 +82,8 @@ class LanguageDetector:
         if not guesses:
             return None
         code, score = guesses[0]
-        if score < FAST_MIN_SCORE or code in CONFUSABLE or code not in self._names:
+        needed = FAST_LONG_MIN_SCORE if len(sample) >= FAST_LONG_CHARS else FAST_MIN_SCORE
+        if score < needed or code in CONFUSABLE or code not in self._names:
             return None
         runner_up = None
         if len(guesses) > 1 and score - guesses[1][1] <= RUNNER_UP_MARGIN:
@@ -107,7 +110,7 @@ class LanguageDetector:
         base = {"sample_chars": len(sample)}
         if not (text or "").strip():
             return {"code": UND, "name": None, "confidence": 0.0, "runner_up": None, "reason": "empty", **base}
-        n_letters = letters(sample)
+        n_letters = letters(sample, enough=MIN_LETTERS)
         if n_letters == 0:  # digits, punctuation, or nothing but URLs
             return {"code": UND, "name": None, "confidence": 0.0, "runner_up": None, "reason": "no_letters", **base}
         if n_letters < MIN_LETTERS:

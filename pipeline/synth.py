@@ -1,7 +1,8 @@
 """Synthetic news load built from the seed texts, deterministic for a given random seed.
 
-- unique articles: sentences drawn from the whole seed pool and recombined into paragraphs, so two
-  synthetic articles share only a sentence or two (word-5-shingle Jaccard well under 0.2);
+- unique articles: sentences drawn from the whole seed pool, recombined into paragraphs, with a quarter
+  of their words swapped for other seed words, so two synthetic articles never share much (word-5-shingle
+  Jaccard well under 0.1) even when they drew the same sentences;
 - exact copies: the same text under a new id;
 - near duplicates: boilerplate added, a new headline line, ~2 % of words edited, or the last paragraph cut.
 
@@ -112,7 +113,9 @@ def synthesize(n: int, seed_dir: Path, mix: str = "unique=0.8,exact=0.1,near=0.1
             picked = rng.sample(pool, k=min(len(pool), rng.randint(8, 16)))
             cut = sorted(rng.sample(range(1, len(picked)), k=min(3, len(picked) - 1)))
             paras = [" ".join(picked[a:b]) for a, b in zip([0] + cut, cut + [len(picked)])]
-            text = "\n\n".join(paras)
+            # a quarter of the words swapped for other seed words: two articles that drew the same
+            # sentences still share almost no 5-word shingle, so uniques are never near-duplicates
+            text = edit_words("\n\n".join(paras), rng, fraction=0.25)
             article = raw_article(id=ident, source=source, text=text, title=None)
             originals.append(article)
             truth[ident] = {"kind": "unique"}

@@ -1,0 +1,89 @@
+"""The CLI as users run it: `newsfeed broker` shared by separate processes (a Faust-CLI worker, replay,
+a plain Kafka client), `replay --synthesize` with its ground truth, and the `bench` smoke run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import orjson
+import pytest
+from kafka import KafkaConsumer
+
+from pipeline import schemas
+from pipeline.broker import free_port
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "pipeline.cli"]
+
+
+def test_broker_command_is_shared_by_separate_processes(tmp_path):
+    env = {**os.environ, "NEWSFEED_BROKER": "", "NEWSFEED_OUTPUT_DIR": str(tmp_path / "out"),
+           "NEWSFEED_TOPIC_PREFIX": "shared.", "NEWSFEED_APP_ID": "shared-test"}
+    broker = subprocess.Popen(CLI + ["broker", "--port", str(free_port())], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    worker = None
+    try:
+        line = broker.stdout.readline()
+        while "export NEWSFEED_BROKER=" not in line:
+            assert line, "broker exited"
+            line = broker.stdout.readline()
+        address = line.strip().split("=", 1)[1]
+        assert address.startswith("127.0.0.1:")
+        env["NEWSFEED_BROKER"] = address
+        # the Faust CLI path: `faust -A workers.app worker`
+        worker = subprocess.Popen([sys.executable, "-m", "faust", "-A", "workers.app", "worker", "-l", "info"],
+                                  env=env, cwd=ROOT, stdout=open(tmp_path / "worker.log", "wb"),
+                                  stderr=subprocess.STDOUT)
+        replay = subprocess.run(CLI + ["replay", "seeds", "--limit", "3"], env=env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert replay.returncode == 0 and "sent 3, failed 0" in replay.stdout, replay.stderr
+        # another service: an ordinary Kafka client in its own group, in this (separate) process
+        consumer = KafkaConsumer("shared.enriched", bootstrap_servers=address, group_id=f"svc-{uuid.uuid4().hex[:6]}",
+                                 auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=1000,
+                                 consumer_timeout_ms=120_000)
+        got = []
+        for message in consumer:
+            got.append(orjson.loads(message.value))
+            if len(got) == 3:
+                break
+        consumer.close()
+        assert len(got) == 3 and all(schemas.errors("enriched", r) == [] for r in got)
+    finally:
+        if worker:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(30)
+        broker.send_signal(signal.SIGTERM)
+        broker.wait(10)
+
+
+def test_replay_synthesize_writes_ground_truth(tmp_path, broker):
+    env = {**os.environ, "NEWSFEED_BROKER": broker.address, "NEWSFEED_TOPIC_PREFIX": f"syn{uuid.uuid4().hex[:6]}."}
+    truth = tmp_path / "truth.jsonl"
+    proc = subprocess.run(CLI + ["replay", "--synthesize", "40", "--mix", "unique=0.5,exact=0.25,near=0.25",
+                                 "--seed", "3", "--truth", str(truth)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "sent 40, failed 0" in proc.stdout, proc.stderr
+    rows = [json.loads(line) for line in truth.read_text().splitlines()]
+    assert len(rows) == 40 and {r["kind"] for r in rows} == {"unique", "exact", "near"}
+    assert all("of" in r for r in rows if r["kind"] != "unique")
+
+
+def test_bench_smoke_run(tmp_path):
+    out = tmp_path / "bench"
+    proc = subprocess.run(CLI + ["bench", "--n", "60", "--output", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "NEWSFEED_BROKER": ""})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio pipeline ÷ bare" in proc.stdout and "dedup precision / recall" in proc.stdout
+    result = json.loads(next(out.glob("bench-*.json")).read_text())
+    assert result["docs"] == 60 and result["enriched"] + result["duplicates"] == 60
+    assert result["bare_spacy_docs_s"] > 0 and result["pipeline_ner_docs_s"] > 0
+    assert set(result["latency_s"]) == {"p50", "p95", "p99"} and result["dedup"]["precision"] == 1.0
+    assert next(out.glob("bench-*.png")).stat().st_size > 1000
