@@ -98,7 +98,9 @@ def parse_mix(mix: str) -> dict[str, float]:
 
 
 def synthesize(n: int, seed_dir: Path, mix: str = "unique=0.8,exact=0.1,near=0.1", seed: int = 0,
-               source: str = "synthetic") -> Synthetic:
+               source: str = "synthetic", swap_fraction: float = 0.25) -> Synthetic:
+    """`swap_fraction=0` keeps drawn sentences verbatim: uniques then share whole sentences (up to
+    Jaccard ~0.5 at a few thousand articles), a hard negative set for tuning the dedup threshold."""
     rng = random.Random(seed)
     weights = parse_mix(mix)
     pool = [s for text in seed_texts(seed_dir) for s in sentences(text)]
@@ -115,7 +117,9 @@ def synthesize(n: int, seed_dir: Path, mix: str = "unique=0.8,exact=0.1,near=0.1
             paras = [" ".join(picked[a:b]) for a, b in zip([0] + cut, cut + [len(picked)])]
             # a quarter of the words swapped for other seed words: two articles that drew the same
             # sentences still share almost no 5-word shingle, so uniques are never near-duplicates
-            text = edit_words("\n\n".join(paras), rng, fraction=0.25)
+            text = "\n\n".join(paras)
+            if swap_fraction:
+                text = edit_words(text, rng, fraction=swap_fraction)
             article = raw_article(id=ident, source=source, text=text, title=None)
             originals.append(article)
             truth[ident] = {"kind": "unique"}
