@@ -9,7 +9,6 @@ default detector (fastText fast path + lingua). Prints figures and ratios; asser
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from collections import defaultdict
@@ -90,14 +89,13 @@ def main():
     results = {}
     for name, d in variants.items():
         per = accuracy(d, rows + longs)
-        tot = lambda kind: (sum(v[0] for (l, k), v in per.items() if k == kind),  # noqa: E731
-                            sum(v[1] for (l, k), v in per.items() if k == kind))
         results[name] = per
         art = rate(d.detect, seeds)
         head = rate(d.detect, headlines)
         print(f"{name}")
         for kind in ("headline", "paragraph", "long"):
-            ok, n = tot(kind)
+            ok = sum(v[0] for (_l, k), v in per.items() if k == kind)
+            n = sum(v[1] for (_l, k), v in per.items() if k == kind)
             print(f"  accuracy {kind:9}: {ok}/{n} = {ok / n:.1%}")
         print(f"  throughput: {art:,.0f} seed articles/s, {head:,.0f} headlines/s (one core)")
         results[name + ":rate"] = art

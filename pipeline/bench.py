@@ -74,7 +74,6 @@ _bare_nlp = None
 
 def _bare_init(model: str) -> None:
     global _bare_nlp
-    import spacy
 
     from .entities import EntityTagger  # the same exclusions the stage uses
 

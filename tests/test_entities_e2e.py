@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
 
 from pipeline import codec
 from pipeline.records import raw_article, utc_now

@@ -219,7 +219,7 @@ if "entities" in settings.stages:
                     await _dead(event, "entities", "stage_error", f"{type(exc).__name__}: {exc}")
             try:
                 tagged = await _in_thread(stages.tag_entities, [r for _, r in records], tagger)
-            except Exception as exc:  # tag one by one so only the failing record is dead-lettered
+            except Exception:  # tag one by one so only the failing record is dead-lettered
                 tagged = []
                 for event, record in records:
                     try:
