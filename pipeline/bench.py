@@ -107,11 +107,12 @@ def _wait_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float 
 
 
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
-              output: Path, seed_dir: Path) -> dict[str, Any]:
+              output: Path, seed_dir: Path, pin_ner: bool = False) -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
     syn = synthesize(n, seed_dir, mix=mix, seed=seed, source="bench")
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
-    result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate}
+    result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate,
+                              "pin_ner": pin_ner}
     embedded = None if settings.broker else EmbeddedBroker().start()
     address = settings.broker or embedded.address
     try:
@@ -122,9 +123,12 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir)}
         started = time.monotonic()
         logs = [output / f"{run_settings.app_id}-worker-{i}.log" for i in range(workers)]
-        procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+        cpus = sorted(os.sched_getaffinity(0))
+        # --pin-ner: worker i's NER child gets a core of its own, counting down from the last one
+        pins = [{"NEWSFEED_NER_CPUS": str(cpus[-1 - i % len(cpus)])} if pin_ner else {} for i in range(workers)]
+        procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env={**env, **pin},
                                   stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-                 for log in logs]
+                 for log, pin in zip(logs, pins)]
         try:
             _wait_ready(logs, procs)
             time.sleep(settings.session_timeout)   # let a rebalance between the workers settle

@@ -1,4 +1,4 @@
-"""The `newsfeed` command: run, worker, broker, replay, tail, topics, languages, detect."""
+"""The `newsfeed` command: run, worker, broker, replay, tail, topics, languages, detect, bench."""
 
 from __future__ import annotations
 
@@ -272,19 +272,22 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
           seed: int = typer.Option(0),
           workers: int = typer.Option(1, min=1, help="worker processes in one consumer group"),
           rate: Optional[float] = RATE,
-          output: Path = typer.Option(Path("bench/results"), help="where the JSON, PNG and worker logs go")) -> None:
+          output: Path = typer.Option(Path("bench/results"), help="where the JSON, PNG and worker logs go"),
+          pin_ner: bool = typer.Option(False, "--pin-ner", help="pin each worker's NER child to a core of its own "
+                                       "(NEWSFEED_NER_CPUS)")) -> None:
     """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
     the ratio to bare spaCy measured in the same run."""
     from .bench import chart, run_bench
 
     settings = _settings()
-    result = run_bench(settings, n, mix, seed, workers, rate, output, Path("seeds"))
+    result = run_bench(settings, n, mix, seed, workers, rate, output, Path("seeds"), pin_ner=pin_ner)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     json_path, png_path = output / f"bench-{stamp}.json", output / f"bench-{stamp}.png"
     chart(result, png_path)
     timeline = result.pop("timeline")
     json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
-    table = Table(title=f"newsfeed bench — {n} docs ({mix}), {workers} worker(s), rate {rate or 'max'}")
+    table = Table(title=f"newsfeed bench — {n} docs ({mix}), {workers} worker(s), rate {rate or 'max'}"
+                        f"{', NER pinned' if pin_ner else ''}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [

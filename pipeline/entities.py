@@ -120,8 +120,12 @@ class EntityTagger:
 _child_tagger: EntityTagger | None = None
 
 
-def _child_init(models: dict[str, str], batch_size: int) -> None:
+def _child_init(models: dict[str, str], batch_size: int, cpus: tuple[int, ...] = ()) -> None:
     global _child_tagger
+    if cpus:  # optional pinning (NEWSFEED_NER_CPUS): keeps NER on a core of its own
+        import os
+
+        os.sched_setaffinity(0, set(cpus))
     _child_tagger = EntityTagger(models=models, batch_size=batch_size).load()
 
 
@@ -133,13 +137,14 @@ def _child_tag(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 class ProcessTagger:
     """Same interface as EntityTagger.tag, run in `processes` child processes (models loaded once each)."""
 
-    def __init__(self, models: dict[str, str], batch_size: int = 16, processes: int = 1):
+    def __init__(self, models: dict[str, str], batch_size: int = 16, processes: int = 1,
+                 cpus: tuple[int, ...] = ()):
         from concurrent.futures import ProcessPoolExecutor
         import multiprocessing
 
         self.models, self.batch_size = models, batch_size
         self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_child_init, initargs=(models, batch_size))
+                                         initializer=_child_init, initargs=(models, batch_size, cpus))
         self.processes = processes
 
     def start_loading(self) -> None:

@@ -196,7 +196,8 @@ if "dedup" in settings.stages:
 
 # --- entities: unique -> tagged, batched into one nlp.pipe call ---------------------------------------
 # NER runs in a thread (NEWSFEED_NER_PROCESSES=0) or in child processes; either way the loop stays free.
-tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, settings.ner_processes)
+tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, settings.ner_processes,
+                        settings.ner_cpus)
           if settings.ner_processes > 0 and "entities" in settings.stages
           else EntityTagger(models=settings.ner_model_map(), batch_size=settings.ner_batch_size))
 if isinstance(tagger, ProcessTagger):
