@@ -1,0 +1,39 @@
+import pytest
+
+from pipeline.config import ALL_STAGES, ENV_VARS, Settings
+
+from conftest import ROOT
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert [v for v in ENV_VARS.values() if f"`{v}`" not in readme] == []
+
+
+def test_settings_from_environment(monkeypatch):
+    monkeypatch.setenv("NEWSFEED_STAGES", "entities, sink")
+    monkeypatch.setenv("NEWSFEED_NER_MODELS", "fr=fr_core_news_md,de=de_core_news_sm")
+    monkeypatch.setenv("NEWSFEED_NER_CPUS", "1,3")
+    monkeypatch.setenv("NEWSFEED_TOPIC_PREFIX", "x.")
+    s = Settings()
+    assert s.stages == ("entities", "sink") and s.ner_cpus == (1, 3) and s.topic("raw") == "x.raw"
+    assert s.ner_model_map() == {"fr": "fr_core_news_md", "de": "de_core_news_sm"}
+    monkeypatch.setenv("NEWSFEED_STAGES", "all")
+    assert Settings().stages == ALL_STAGES
+
+
+def test_unknown_stage_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("NEWSFEED_STAGES", "language,ocr")
+    with pytest.raises(ValueError, match="unknown stage"):
+        Settings()
+
+
+def test_security_options_reach_kafka_python(monkeypatch):
+    assert Settings().kafka_python_security() == {}
+    for key, value in {"NEWSFEED_SECURITY_PROTOCOL": "SASL_SSL", "NEWSFEED_SASL_MECHANISM": "SCRAM-SHA-512",
+                       "NEWSFEED_SASL_USERNAME": "u", "NEWSFEED_SASL_PASSWORD": "p",
+                       "NEWSFEED_SSL_CAFILE": "/ca.pem"}.items():
+        monkeypatch.setenv(key, value)
+    assert Settings().kafka_python_security() == {
+        "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "u",
+        "sasl_plain_password": "p", "ssl_cafile": "/ca.pem"}
