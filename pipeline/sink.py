@@ -36,7 +36,8 @@ class JsonlSink:
             f.seek(-1, os.SEEK_END)
             if f.read(1) == b"\n":
                 return
-            data = f.seek(0) or f.read()
+            f.seek(0)
+            data = f.read()
             f.truncate(data.rfind(b"\n") + 1)
 
     def _catch_up(self) -> None:
