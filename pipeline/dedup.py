@@ -3,7 +3,7 @@ candidates verified by their estimated Jaccard before anything is called a dupli
 
 Signatures come from rensa's RMinHash (measured ~80x faster than datasketch's MinHash on the seeds,
 bench/dedup.py). The LSH band index is ours because the libraries' indexes cost too much memory for a
-long retention window (datasketch's MinHashLSH: ~1.6 GB per 100k articles) and because rensa's LSH
+long retention window (datasketch's MinHashLSH: ~1 GB per 100k articles, bench/dedup.py) and because rensa's LSH
 cannot be rebuilt from stored signatures after a restart. Bands are sorted numpy arrays (12 bytes per
 band per article) plus a small dict of recent inserts, merged in bulk.
 
