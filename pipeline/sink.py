@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import orjson
 
@@ -41,6 +41,8 @@ class JsonlSink:
             f.truncate(data.rfind(b"\n") + 1)
 
     def _catch_up(self) -> None:
+        if os.fstat(self._fd).st_size == self._read_offset:
+            return  # nobody appended since we last looked: no need to open and parse anything
         with open(self.path, "rb") as f:
             f.seek(self._read_offset)
             chunk = f.read()
@@ -58,16 +60,13 @@ class JsonlSink:
         record_id = self.key(record)
         if record_id is not None and record_id in self.seen:
             return False
-        os.write(self._fd, codec.encode_line(record))
+        line = codec.encode_line(record)
+        os.write(self._fd, line)
         if record_id is not None:
             self.seen.add(record_id)
+        if os.fstat(self._fd).st_size == self._read_offset + len(line):
+            self._read_offset += len(line)  # only our line was added: skip re-reading it
         return True
-
-    def write_many(self, records: Iterable[dict[str, Any]]) -> int:
-        return sum(self.write(r) for r in records)
-
-    def fsync(self) -> None:
-        os.fsync(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:
