@@ -96,7 +96,8 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
     return done / elapsed
 
 
-def _wait_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float = 180) -> None:
+def wait_workers_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float = 180) -> None:
+    """Wait until every worker process logged Faust's 'Worker ready' (models loaded, group joined)."""
     deadline = time.monotonic() + timeout
     while not all(p.exists() and b"Worker ready" in p.read_bytes() for p in logs):
         if any(p.poll() is not None for p in procs):
@@ -130,7 +131,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                                   stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
                  for log, pin in zip(logs, pins)]
         try:
-            _wait_ready(logs, procs)
+            wait_workers_ready(logs, procs)
             time.sleep(settings.session_timeout)   # let a rebalance between the workers settle
             result["startup_s"] = round(time.monotonic() - started, 2)
             watched = {f"worker-{i}": p.pid for i, p in enumerate(procs)}
@@ -141,7 +142,6 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                 watched["broker (tansu)"] = embedded.process.pid
             watched["bench (replay + reader)"] = os.getpid()
             monitor = ProcessMonitor(watched)
-            cpu_before = dict(monitor.cpu)
             monitor.sample()
             cpu_before = dict(monitor.cpu)
             monitor.start()

@@ -121,12 +121,9 @@ def wait_for_workers(stack: Stack, settle: float | None = None, timeout: float =
     """Wait until every worker of the stack logged 'Worker ready', then let a rebalance settle."""
     import time
 
-    deadline = time.monotonic() + timeout
-    logs = [stack.output / f"worker-{i}.log" for i in range(len(stack.workers))]
-    while not all(p.exists() and b"Worker ready" in p.read_bytes() for p in logs):
-        assert all(w.poll() is None for w in stack.workers), "a worker exited during start-up"
-        assert time.monotonic() < deadline, "workers did not get ready"
-        time.sleep(0.2)
+    from pipeline.bench import wait_workers_ready
+
+    wait_workers_ready([stack.output / f"worker-{i}.log" for i in range(len(stack.workers))], stack.workers, timeout)
     time.sleep(settle if settle is not None else stack.settings.session_timeout)
 
 
