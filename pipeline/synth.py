@@ -98,12 +98,20 @@ def parse_mix(mix: str) -> dict[str, float]:
 
 
 def synthesize(n: int, seed_dir: Path, mix: str = "unique=0.8,exact=0.1,near=0.1", seed: int = 0,
-               source: str = "synthetic", swap_fraction: float = 0.25) -> Synthetic:
+               source: str = "synthetic", swap_fraction: float = 0.25, length: str = "short") -> Synthetic:
     """`swap_fraction=0` keeps drawn sentences verbatim: uniques then share whole sentences (up to
-    Jaccard ~0.5 at a few thousand articles), a hard negative set for tuning the dedup threshold."""
+    Jaccard ~0.5 at a few thousand articles), a hard negative set for tuning the dedup threshold.
+
+    `length`: "short" draws 8-16 sentences (~2,000 chars, about half a seed article); "seed" draws
+    sentences until a length picked between the shortest and the longest seed article (~3,000-6,000
+    chars), the article length NER throughput is quoted for."""
+    if length not in ("short", "seed"):
+        raise ValueError(f"length: {length!r} is not 'short' or 'seed'")
     rng = random.Random(seed)
     weights = parse_mix(mix)
-    pool = [s for text in seed_texts(seed_dir) for s in sentences(text)]
+    texts = seed_texts(seed_dir)
+    pool = [s for text in texts for s in sentences(text)]
+    shortest, longest = min(map(len, texts)), max(map(len, texts))
     articles: list[dict[str, Any]] = []
     truth: dict[str, dict[str, Any]] = {}
     originals: list[dict[str, Any]] = []
@@ -112,7 +120,14 @@ def synthesize(n: int, seed_dir: Path, mix: str = "unique=0.8,exact=0.1,near=0.1
         kind = "unique" if not originals else rng.choices(kinds, [weights[k] for k in kinds])[0]
         ident = f"syn-{seed}-{i:06d}"
         if kind == "unique":
-            picked = rng.sample(pool, k=min(len(pool), rng.randint(8, 16)))
+            if length == "short":
+                picked = rng.sample(pool, k=min(len(pool), rng.randint(8, 16)))
+            else:
+                target, order = rng.randint(shortest, longest), rng.sample(pool, k=len(pool))
+                picked, size = [], 0
+                while order and size < target:
+                    picked.append(order.pop())
+                    size += len(picked[-1]) + 1
             cut = sorted(rng.sample(range(1, len(picked)), k=min(3, len(picked) - 1)))
             paras = [" ".join(picked[a:b]) for a, b in zip([0] + cut, cut + [len(picked)])]
             # a quarter of the words swapped for other seed words: two articles that drew the same

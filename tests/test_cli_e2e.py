@@ -77,12 +77,18 @@ def test_replay_synthesize_writes_ground_truth(tmp_path, broker):
 
 def test_bench_smoke_run(tmp_path):
     out = tmp_path / "bench"
-    proc = subprocess.run(CLI + ["bench", "--n", "60", "--output", str(out)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "NEWSFEED_BROKER": ""})
+    proc = subprocess.run(CLI + ["bench", "--n", "50", "--workers", "1,2", "--output", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "NEWSFEED_BROKER": "", "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio pipeline ÷ bare" in proc.stdout and "dedup precision / recall" in proc.stdout
-    result = json.loads(next(out.glob("bench-*.json")).read_text())
-    assert result["docs"] == 60 and result["enriched"] + result["duplicates"] == 60
-    assert result["bare_spacy_docs_s"] > 0 and result["pipeline_ner_docs_s"] > 0
-    assert set(result["latency_s"]) == {"p50", "p95", "p99"} and result["dedup"]["precision"] == 1.0
-    assert next(out.glob("bench-*.png")).stat().st_size > 1000
+    assert "scaling against 1 worker(s)" in proc.stdout and "bare speed-up" in proc.stdout
+    for workers in (1, 2):
+        result = json.loads(next(out.glob(f"bench-*-w{workers}.json")).read_text())
+        assert result["workers"] == workers and result["length"] == "seed" and result["mean_chars"] > 3000
+        assert result["docs"] == 50 and result["enriched"] + result["duplicates"] == 50
+        assert result["pipeline_ner_docs_s"] > 0 and all(b > 0 for b in result["bare_spacy_before_after"])
+        assert set(result["latency_s"]) == {"p50", "p95", "p99"} and result["dedup"]["precision"] == 1.0
+        assert len([name for name in result["processes"] if name.startswith("worker-") and "-ner-" not in name]) \
+            == workers
+        assert next(out.glob(f"bench-*-w{workers}.png")).stat().st_size > 1000

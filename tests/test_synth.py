@@ -42,3 +42,18 @@ def test_bad_mix_is_a_clear_error():
         parse_mix("unique=0.5,copies=0.5")
     with pytest.raises(ValueError, match="unique"):
         parse_mix("exact=1")
+
+
+def test_seed_length_articles_are_as_long_as_the_seeds_and_still_unique():
+    from pipeline.synth import seed_texts
+
+    seeds = seed_texts(SEEDS)
+    syn = synthesize(120, SEEDS, mix="unique=1", seed=6, length="seed")
+    lengths = [len(a["text"]) for a in syn.articles]
+    assert min(map(len, seeds)) * 0.9 <= min(lengths) and max(lengths) <= max(map(len, seeds)) * 1.3
+    assert sum(lengths) / len(lengths) > 1.5 * sum(len(a["text"]) for a in synthesize(120, SEEDS, mix="unique=1",
+                                                                                      seed=6).articles) / 120
+    sets = [shingles(normalise(a["text"]), 5) for a in syn.articles]
+    assert max(len(x & y) / len(x | y) for x, y in itertools.combinations(sets, 2)) < 0.4
+    with pytest.raises(ValueError, match="length"):
+        synthesize(3, SEEDS, length="long")

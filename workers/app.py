@@ -201,7 +201,8 @@ tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, setti
           if settings.ner_processes > 0 and "entities" in settings.stages
           else EntityTagger(models=settings.ner_model_map(), batch_size=settings.ner_batch_size))
 if isinstance(tagger, ProcessTagger):
-    tagger.start_loading()   # before lingua's warm-up holds the GIL: the child loads spaCy meanwhile
+    # before lingua's warm-up holds the GIL: the child loads spaCy meanwhile
+    tagger.start_loading(parent_nice=settings.loop_nice)
 
 if "entities" in settings.stages:
     @app.agent(unique_topic, name="entities")
