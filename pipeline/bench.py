@@ -127,8 +127,10 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         create_topics(run_settings, address)
         # bare spaCy just before the pipeline run, on the load's unique articles (cleaned as ingest does)
         model = settings.ner_model_map().get("fr", "fr_core_news_md")
+        bare_processes = workers * max(1, settings.ner_processes)   # as many spaCy processes as the pipeline has
+        result["bare_processes"] = bare_processes
         bare_before = bare_spacy([clean(a["text"]).text for a in syn.articles if syn.truth[a["id"]]["kind"] == "unique"],
-                                 workers, model, settings.ner_batch_size)
+                                 bare_processes, model, settings.ner_batch_size)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
                "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir)}
         started = time.monotonic()
@@ -216,7 +218,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     # pipeline run; with the measurement from just before it, the mean is the baseline (a shared machine
     # drifts: `bare_spacy_spread` shows by how much during this run)
     texts = [r["text"] for r in enriched if r["ner"]["status"] == "ok"]
-    bare_after = bare_spacy(texts, workers, model, settings.ner_batch_size)
+    bare_after = bare_spacy(texts, bare_processes, model, settings.ner_batch_size)
     bare = (bare_before + bare_after) / 2
     result["bare_spacy_before_after"] = [round(bare_before, 2), round(bare_after, 2)]
     ner_docs = len(texts)

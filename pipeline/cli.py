@@ -328,7 +328,7 @@ def _bench_table(result: dict, title: str) -> Table:
     rows.append(("dedup precision / recall", f"{d['precision']:.4f} / {d['recall']:.4f} (fp {d['fp']}, fn {d['fn']})"))
     rows.append(("pipeline NER docs/s (unique docs / wall)", f"{result['pipeline_ner_docs_s']}"))
     before, after = result["bare_spacy_before_after"]
-    rows.append((f"bare spaCy nlp.pipe docs/s ({result['workers']} process(es)), mean of before / after",
+    rows.append((f"bare spaCy nlp.pipe docs/s ({result['bare_processes']} process(es)), mean of before / after",
                  f"{result['bare_spacy_docs_s']} ({before} / {after})"))
     rows.append(("ratio pipeline ÷ bare (whole run)", f"{result['ratio_pipeline_to_bare']:.3f}"))
     if "steady_ner_docs_s" in result:

@@ -205,7 +205,8 @@ if isinstance(tagger, ProcessTagger):
     tagger.start_loading(parent_nice=settings.loop_nice)
 
 if "entities" in settings.stages:
-    @app.agent(unique_topic, name="entities")
+    # one actor per NER child, so every child has a batch to work on (Faust commits acked offsets in order)
+    @app.agent(unique_topic, name="entities", concurrency=max(1, settings.ner_processes))
     async def entities_agent(stream):
         started = time.monotonic()
         await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
