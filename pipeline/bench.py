@@ -216,7 +216,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                        "recall": round(tp / expected, 4) if expected else 1.0, "tp": tp, "fp": fp, "fn": fn}
     # bare spaCy on the documents the pipeline tagged, same model/components/processes, right after the
     # pipeline run; with the measurement from just before it, the mean is the baseline (a shared machine
-    # drifts: `bare_spacy_spread` shows by how much during this run)
+    # drifts: `bare_spacy_before_after` shows by how much during this run)
     texts = [r["text"] for r in enriched if r["ner"]["status"] == "ok"]
     bare_after = bare_spacy(texts, bare_processes, model, settings.ner_batch_size)
     bare = (bare_before + bare_after) / 2

