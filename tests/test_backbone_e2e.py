@@ -11,6 +11,7 @@ import pytest
 from kafka import KafkaConsumer
 
 from pipeline import schemas
+from pipeline.kafka_io import read_partition
 from pipeline.sink import read_jsonl
 
 from conftest import ROOT, SEEDS
@@ -31,6 +32,17 @@ def test_seeds_reach_enriched_jsonl_and_topic_exactly_once(running_stack):
         assert record["language"]["code"] == "fr"
         assert record["dedup"]["status"] == "unique"
         assert record["ner"]["status"] == "ok" and record["entities"]
+
+    # NER input is spread by dedup's input offset, not by id hash, so NER workers get equal shares
+    settings = running_stack.settings
+    def ids_by_partition(topic: str) -> dict[tuple[int, int], str]:
+        return {(p, offset): orjson.loads(value)["id"] for p in range(settings.partitions)
+                for offset, _key, value in read_partition(running_stack.address, settings, settings.topic(topic), p)}
+    unique_partition = {record_id: p for (p, _offset), record_id in ids_by_partition("unique").items()}
+    languaged = ids_by_partition("languaged")
+    assert sorted(unique_partition) == sorted(languaged.values()) == sorted(keys)
+    assert all(unique_partition[record_id] == offset % settings.partitions
+               for (_p, offset), record_id in languaged.items())
 
     # an ordinary Kafka client in its own consumer group reads the enriched topic
     consumer = KafkaConsumer(running_stack.settings.topic("enriched"), bootstrap_servers=running_stack.address,
