@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline import codec, schemas, stages  # noqa: E402
-from pipeline.bench import wait_workers_ready  # noqa: E402
+from pipeline.bench import stop_workers, wait_workers_ready  # noqa: E402
 from pipeline.broker import EmbeddedBroker  # noqa: E402
 from pipeline.config import load  # noqa: E402
 from pipeline.dedup import DedupIndex, normalise, shingles  # noqa: E402
@@ -109,13 +108,7 @@ def pipeline_costs(n_workers: int, articles: list[dict]) -> dict:
         wall = time.time() - started
         after = cpu()
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_workers(procs)
         broker.stop()
     n = len(articles)
     return {"wall_s": round(wall, 2), "outputs": sum(len(v) for v in outcomes.records.values()),

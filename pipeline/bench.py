@@ -111,6 +111,18 @@ def wait_workers_ready(logs: list[Path], procs: list[subprocess.Popen], timeout:
         time.sleep(0.2)
 
 
+def stop_workers(procs: list[subprocess.Popen], grace: float = 30) -> None:
+    """SIGTERM every worker still running (Faust commits and exits), then kill whoever outlives `grace`."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed") -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
@@ -164,14 +176,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                                alive=lambda: all(p.poll() is None for p in procs))
             monitor.stop()
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_workers(procs)
     finally:
         if embedded:
             embedded.stop()
