@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,12 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline import codec, schemas, stages  # noqa: E402
-from pipeline.bench import stop_workers, wait_workers_ready  # noqa: E402
+from pipeline.bench import ProcessMonitor  # noqa: E402
 from pipeline.broker import EmbeddedBroker  # noqa: E402
 from pipeline.config import load  # noqa: E402
 from pipeline.dedup import DedupIndex, normalise, shingles  # noqa: E402
 from pipeline.language import LanguageDetector  # noqa: E402
 from pipeline.outcomes import collect  # noqa: E402
+from pipeline.processes import start_worker, stop_workers, wait_workers_ready  # noqa: E402
 from pipeline.records import utc_now  # noqa: E402
 from pipeline.replay import Item, replay  # noqa: E402
 from pipeline.synth import synthesize  # noqa: E402
@@ -87,16 +87,18 @@ def pipeline_costs(n_workers: int, articles: list[dict]) -> dict:
         env = {**os.environ, "NEWSFEED_BROKER": broker.address, "NEWSFEED_TOPIC_PREFIX": prefix,
                "NEWSFEED_APP_ID": run.app_id, "NEWSFEED_OUTPUT_DIR": str(out), "NEWSFEED_NER_MODELS": MISSING_MODEL}
         logs = [out / f"worker-{i}.log" for i in range(n_workers)]
-        procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env, cwd=ROOT,
-                                  stdout=open(log, "wb"), stderr=subprocess.STDOUT) for log in logs]
+        procs = [start_worker(env, log, cwd=ROOT) for log in logs]
         wait_workers_ready(logs, procs)
         time.sleep(settings.session_timeout)   # let a rebalance between the workers settle
-        watched = {f"worker-{i}": psutil.Process(p.pid) for i, p in enumerate(procs)}
-        watched["broker"] = psutil.Process(broker.process.pid)
-        watched["harness"] = psutil.Process()
+        # a worker's NER child stays in its figure: it still answers every batch (with no_model)
+        watched = {f"worker-{i}": p.pid for i, p in enumerate(procs)}
+        watched |= {f"worker-{i}-ner-{j}": child.pid for i, p in enumerate(procs)
+                    for j, child in enumerate(psutil.Process(p.pid).children(recursive=True))}
+        monitor = ProcessMonitor({**watched, "broker": broker.process.pid, "harness": os.getpid()})
 
         def cpu():
-            return {name: sum(proc.cpu_times()[:2]) for name, proc in watched.items()}
+            monitor.sample()
+            return dict(monitor.cpu)
 
         idle0 = cpu()
         time.sleep(10)

@@ -8,9 +8,7 @@ the same unique documents with the same model, components and number of processe
 from __future__ import annotations
 
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +23,7 @@ import psutil
 from .broker import EmbeddedBroker
 from .config import Settings
 from .outcomes import collect
+from .processes import start_worker, stop_workers, wait_workers_ready
 from .records import parse_time
 from .replay import Item, replay
 from .synth import synthesize
@@ -100,29 +99,6 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
     return done / elapsed
 
 
-def wait_workers_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float = 180) -> None:
-    """Wait until every worker process logged Faust's 'Worker ready' (models loaded, group joined)."""
-    deadline = time.monotonic() + timeout
-    while not all(p.exists() and b"Worker ready" in p.read_bytes() for p in logs):
-        if any(p.poll() is not None for p in procs):
-            raise RuntimeError(f"a worker exited during start-up; see {logs}")
-        if time.monotonic() > deadline:
-            raise TimeoutError("workers did not get ready")
-        time.sleep(0.2)
-
-
-def stop_workers(procs: list[subprocess.Popen], grace: float = 30) -> None:
-    """SIGTERM every worker still running (Faust commits and exits), then kill whoever outlives `grace`."""
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(grace)
-        except subprocess.TimeoutExpired:
-            p.kill()
-
-
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed") -> dict[str, Any]:
     output.mkdir(parents=True, exist_ok=True)
@@ -150,9 +126,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         cpus = sorted(os.sched_getaffinity(0))
         # --pin-ner: worker i's NER child gets a core of its own, counting down from the last one
         pins = [{"NEWSFEED_NER_CPUS": str(cpus[-1 - i % len(cpus)])} if pin_ner else {} for i in range(workers)]
-        procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env={**env, **pin},
-                                  stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-                 for log, pin in zip(logs, pins)]
+        procs = [start_worker({**env, **pin}, log) for log, pin in zip(logs, pins)]
         try:
             wait_workers_ready(logs, procs)
             time.sleep(settings.session_timeout)   # let a rebalance between the workers settle

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -172,6 +171,7 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
     """The main job: broker (embedded unless configured) + worker + replay, until every article has an outcome."""
     from . import replay as rp
     from .outcomes import collect
+    from .processes import start_worker, stop_workers
 
     started = time.monotonic()
     settings = _settings()
@@ -181,9 +181,7 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
         create_topics(settings, address)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_OUTPUT_DIR": str(output)}
         log_path = output / "worker.log"
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = start_worker(env, log_path)
         startup = _StartupWatch(log_path, time.monotonic())
         startup.start()
         try:
@@ -194,11 +192,7 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
                 console.print(f"[red]{exc}[/red] (worker log: {log_path})")
                 raise typer.Exit(1)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_workers([proc], grace=20)
     elapsed = time.monotonic() - started
     _summary(result, outcomes, elapsed, output, startup)
     raise typer.Exit(1 if result.failed else 0)

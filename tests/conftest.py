@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
 from pipeline.outcomes import Outcomes, collect
+from pipeline.processes import start_worker, stop_workers
 from pipeline.replay import Item, items, replay
 from pipeline.topics import create_topics
 
@@ -52,9 +51,7 @@ class Stack:
 
     def start_worker(self, **extra_env) -> subprocess.Popen:
         env = {**os.environ, **self.env, **{k: str(v) for k, v in extra_env.items()}}
-        log = open(self.output / f"worker-{len(self.workers)}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT)
+        proc = start_worker(env, self.output / f"worker-{len(self.workers)}.log", cwd=ROOT)
         self.workers.append(proc)
         return proc
 
@@ -71,15 +68,7 @@ class Stack:
         return collect(self.address, self.settings, set(keys), timeout, alive=alive)
 
     def stop(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.workers:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_workers(self.workers, grace=20)
 
 
 def make_stack(broker, tmp_path: Path, **env) -> Stack:
@@ -121,7 +110,7 @@ def wait_for_workers(stack: Stack, settle: float | None = None, timeout: float =
     """Wait until every worker of the stack logged 'Worker ready', then let a rebalance settle."""
     import time
 
-    from pipeline.bench import wait_workers_ready
+    from pipeline.processes import wait_workers_ready
 
     wait_workers_ready([stack.output / f"worker-{i}.log" for i in range(len(stack.workers))], stack.workers, timeout)
     time.sleep(settle if settle is not None else stack.settings.session_timeout)
