@@ -25,19 +25,20 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import codec, schemas, stages  # noqa: E402
-from pipeline.bench import ProcessMonitor  # noqa: E402
-from pipeline.broker import EmbeddedBroker  # noqa: E402
+from pipeline.contracts import codec, schemas  # noqa: E402
+from pipeline.stages import steps  # noqa: E402
+from pipeline.tools.bench import ProcessMonitor  # noqa: E402
+from pipeline.kafka.broker import EmbeddedBroker  # noqa: E402
 from pipeline.config import load  # noqa: E402
-from pipeline.dedup import DedupIndex, normalise, shingles  # noqa: E402
-from pipeline.language import LanguageDetector  # noqa: E402
-from pipeline.outcomes import collect  # noqa: E402
-from pipeline.processes import start_worker, stop_workers, wait_workers_ready  # noqa: E402
-from pipeline.records import utc_now  # noqa: E402
-from pipeline.replay import Item, replay  # noqa: E402
-from pipeline.synth import synthesize  # noqa: E402
-from pipeline.text import clean  # noqa: E402
-from pipeline.topics import create_topics  # noqa: E402
+from pipeline.stages.dedup import DedupIndex, normalise, shingles  # noqa: E402
+from pipeline.stages.language import LanguageDetector  # noqa: E402
+from pipeline.kafka.outcomes import collect  # noqa: E402
+from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready  # noqa: E402
+from pipeline.contracts.records import utc_now  # noqa: E402
+from pipeline.kafka.replay import Item, replay  # noqa: E402
+from pipeline.tools.synth import synthesize  # noqa: E402
+from pipeline.stages.text import clean  # noqa: E402
+from pipeline.kafka.topics import create_topics  # noqa: E402
 
 MISSING_MODEL = "fr=newsfeed_bench_no_such_model"
 
@@ -59,14 +60,14 @@ def stage_costs(articles: list[dict]) -> dict[str, float]:
     decoded = timed("decode raw JSON", codec.decode, payloads)
     timed("validate raw schema", lambda r: schemas.errors("raw", r), decoded)
     timed("clean page noise", lambda r: clean(r["text"]), decoded)
-    records = timed("ingest (all of the above)", lambda p: stages.ingest(p, 2**21), payloads)
-    records = timed("language", lambda r: stages.detect_language(r, detector), records)
+    records = timed("ingest (all of the above)", lambda p: steps.ingest(p, 2**21), payloads)
+    records = timed("language", lambda r: steps.detect_language(r, detector), records)
     words = [normalise(r["text"]) for r in records]
     timed("  dedup: normalise", lambda r: normalise(r["text"]), records)
     timed("  dedup: shingles", lambda w: shingles(w, 5), words)
 
     def dedup(record):
-        verdict = stages.deduplicate(record, index)
+        verdict = steps.deduplicate(record, index)
         if verdict.entry is not None:
             index.add(verdict.entry)
 

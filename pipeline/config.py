@@ -56,6 +56,8 @@ class Settings:
     ner_batch_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_NER_BATCH_WAIT", "0.25")))
     validate_output: bool = field(default_factory=lambda: _env("NEWSFEED_VALIDATE_OUTPUT", "0") in ("1", "true", "yes"))
     broker_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_BROKER_WAIT", "60")))
+    # how long a failing output (disk full, unwritable directory, topic) is retried before the worker exits
+    output_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_OUTPUT_WAIT", "120")))
     security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
     sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))
     sasl_username: str = field(default_factory=lambda: _env("NEWSFEED_SASL_USERNAME", ""))

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.broker import EmbeddedBroker
+from pipeline.kafka.broker import EmbeddedBroker
 from pipeline.config import Settings
-from pipeline.outcomes import Outcomes, collect
-from pipeline.processes import start_worker, stop_workers
-from pipeline.replay import Item, items, replay
-from pipeline.topics import create_topics
+from pipeline.kafka.outcomes import Outcomes, collect
+from pipeline.tools.processes import start_worker, stop_workers
+from pipeline.kafka.replay import Item, items, replay
+from pipeline.kafka.topics import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -110,7 +110,7 @@ def wait_for_workers(stack: Stack, settle: float | None = None, timeout: float =
     """Wait until every worker of the stack logged 'Worker ready', then let a rebalance settle."""
     import time
 
-    from pipeline.processes import wait_workers_ready
+    from pipeline.tools.processes import wait_workers_ready
 
     wait_workers_ready([stack.output / f"worker-{i}.log" for i in range(len(stack.workers))], stack.workers, timeout)
     time.sleep(settle if settle is not None else stack.settings.session_timeout)
@@ -120,8 +120,8 @@ def send_raw(stack: Stack, articles, partition: int | None = None) -> list[str]:
     """Produce raw articles directly (optionally to one raw partition)."""
     from kafka import KafkaProducer
 
-    from pipeline import codec
-    from pipeline.records import utc_now
+    from pipeline.contracts import codec
+    from pipeline.contracts.records import utc_now
 
     producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
     for article in articles:

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 
-from pipeline import schemas
-from pipeline.kafka_io import read_partition
-from pipeline.sink import read_jsonl
+from pipeline.contracts import schemas
+from pipeline.kafka.io import read_partition
+from pipeline.writers.jsonl import read_jsonl
 
 from conftest import ROOT, SEEDS
 

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 
-from pipeline import schemas
-from pipeline.broker import free_port
+from pipeline.contracts import schemas
+from pipeline.kafka.broker import free_port
 
 from conftest import ROOT
 

@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline import codec, schemas
-from pipeline.records import parse_time, raw_article
+from pipeline.contracts import codec, schemas
+from pipeline.contracts.records import parse_time, raw_article
 
 
 def test_roundtrip_keeps_unicode():

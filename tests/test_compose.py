@@ -15,10 +15,10 @@ import jsonschema
 import pytest
 import yaml
 
-from pipeline import schemas
+from pipeline.contracts import schemas
 from pipeline.config import ENV_VARS
-from pipeline.outcomes import collect
-from pipeline.sink import read_jsonl
+from pipeline.kafka.outcomes import collect
+from pipeline.writers.jsonl import read_jsonl
 
 from conftest import ROOT
 

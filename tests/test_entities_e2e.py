@@ -7,10 +7,10 @@ import time
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
-from pipeline import codec
-from pipeline.records import raw_article, utc_now
-from pipeline.synth import synthesize
-from pipeline.text import clean
+from pipeline.contracts import codec
+from pipeline.contracts.records import raw_article, utc_now
+from pipeline.tools.synth import synthesize
+from pipeline.stages.text import clean
 
 from conftest import SEEDS, send_raw, wait_for_workers
 

@@ -2,8 +2,8 @@
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline.kafka_io import read_partition
-from pipeline.topics import create_topics
+from pipeline.kafka.io import read_partition
+from pipeline.kafka.topics import create_topics
 
 from conftest import make_stack
 

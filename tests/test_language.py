@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.language import LanguageDetector
-from pipeline.text import clean
+from pipeline.stages.language import LanguageDetector
+from pipeline.stages.text import clean
 
 from conftest import SEEDS
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from kafka import KafkaProducer
 
-from pipeline import codec, schemas
-from pipeline.broker import EmbeddedBroker
-from pipeline.deadletter import original_payload
-from pipeline.records import raw_article, utc_now
-from pipeline.sink import read_jsonl
-from pipeline.synth import synthesize
-from pipeline.topics import create_topics
+from pipeline.contracts import codec, schemas
+from pipeline.kafka.broker import EmbeddedBroker
+from pipeline.contracts.deadletter import original_payload
+from pipeline.contracts.records import raw_article, utc_now
+from pipeline.writers.jsonl import read_jsonl
+from pipeline.tools.synth import synthesize
+from pipeline.kafka.topics import create_topics
 
 from conftest import SEEDS, make_stack, send_raw, wait_for_workers
 
@@ -121,10 +121,10 @@ def test_bad_input_goes_to_dead_letters_with_the_right_kind_and_good_input_is_en
 
 
 def test_replay_from_deadletter_sends_the_original_payloads(stack_factory, tmp_path):
-    from pipeline.replay import from_deadletter
+    from pipeline.kafka.replay import from_deadletter
 
     letters = tmp_path / "deadletter.jsonl"
-    from pipeline.deadletter import dead_letter
+    from pipeline.contracts.deadletter import dead_letter
     rows = [dead_letter(payload=b"\xff\xfe", kind="not_utf8", message="m", stage="language", topic="t",
                         partition=0, offset=1, key=b"k1"),
             dead_letter(payload=codec.encode(raw_article(id="fixed", source="s", text="Bonjour à tous.")),

@@ -1,6 +1,6 @@
 import orjson
 
-from pipeline.replay import expand, items, read
+from pipeline.kafka.replay import expand, items, read
 
 from conftest import SEEDS
 

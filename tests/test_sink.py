@@ -1,5 +1,5 @@
-from pipeline.deadletter import dead_letter, letter_key
-from pipeline.sink import JsonlSink, read_jsonl
+from pipeline.contracts.deadletter import dead_letter, letter_key
+from pipeline.writers.jsonl import JsonlSink, read_jsonl
 
 
 def test_write_is_idempotent_by_id(tmp_path):

@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from pipeline import schemas
-from pipeline.dedup import normalise, shingles
-from pipeline.synth import parse_mix, synthesize
+from pipeline.contracts import schemas
+from pipeline.stages.dedup import normalise, shingles
+from pipeline.tools.synth import parse_mix, synthesize
 
 from conftest import SEEDS
 
@@ -45,7 +45,7 @@ def test_bad_mix_is_a_clear_error():
 
 
 def test_seed_length_articles_are_as_long_as_the_seeds_and_still_unique():
-    from pipeline.synth import seed_texts
+    from pipeline.tools.synth import seed_texts
 
     seeds = seed_texts(SEEDS)
     syn = synthesize(120, SEEDS, mix="unique=1", seed=6, length="seed")

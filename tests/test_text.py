@@ -1,4 +1,4 @@
-from pipeline.text import clean, title_and_body
+from pipeline.stages.text import clean, title_and_body
 
 from conftest import SEEDS
 

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 import re
 
-from .text import letters
+from pipeline.stages.text import letters
 
 # URLs, e-mail addresses and @handles carry no language; remove them before judging.
 _NON_LANGUAGE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\S+|@\w+", re.IGNORECASE)

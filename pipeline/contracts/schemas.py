@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 # The repository's schemas/ (a checkout or an editable install), else ./schemas (the Docker image's /app).
-SCHEMA_DIR = next((d for d in (Path(__file__).resolve().parent.parent / "schemas", Path.cwd() / "schemas")
+SCHEMA_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "schemas", Path.cwd() / "schemas")
                    if d.is_dir()), Path("schemas"))
 SCHEMAS = {
     "raw": "raw-article.v1.json",

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from .config import Settings
+from pipeline.config import Settings
 
 OUTPUT_TOPICS = ("enriched", "duplicates", "deadletter")
 

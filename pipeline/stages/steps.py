@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from . import codec, schemas
-from .dedup import DedupIndex, Verdict
-from .deadletter import StageError
-from .entities import EntityTagger
-from .language import LanguageDetector
-from .records import parse_time
-from .text import clean
+from pipeline.contracts import codec, schemas
+from pipeline.stages.dedup import DedupIndex, Verdict
+from pipeline.contracts.deadletter import StageError
+from pipeline.stages.entities import EntityTagger
+from pipeline.stages.language import LanguageDetector
+from pipeline.contracts.records import parse_time
+from pipeline.stages.text import clean
 
 
 def _ms(since: float) -> float:

@@ -8,13 +8,14 @@ rebalance is recognised and not written twice.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any, Callable
 
 import orjson
 
-from . import codec
+from pipeline.contracts import codec
 
 
 class JsonlSink:
@@ -61,12 +62,23 @@ class JsonlSink:
         if record_id is not None and record_id in self.seen:
             return False
         line = codec.encode_line(record)
-        os.write(self._fd, line)
+        written = os.write(self._fd, line)
+        if written != len(line):
+            self._take_back(written)
+            raise OSError(errno.ENOSPC, f"short write to {self.path} ({written} of {len(line)} bytes): "
+                                        "no space left on device")
         if record_id is not None:
             self.seen.add(record_id)
         if os.fstat(self._fd).st_size == self._read_offset + len(line):
             self._read_offset += len(line)  # only our line was added: skip re-reading it
         return True
+
+    def _take_back(self, written: int) -> None:
+        """A disk that fills mid-line leaves a partial line: cut it off so the file stays valid JSONL and
+        the retry appends the whole line."""
+        size = os.fstat(self._fd).st_size
+        if written and size >= written:
+            os.ftruncate(self._fd, size - written)
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -6,7 +6,7 @@ Dedup also writes `duplicates` and its state log `dedup-index`; every stage may 
 
 from __future__ import annotations
 
-from .config import Settings
+from pipeline.config import Settings
 
 # name -> what travels on it (also the README's topic table)
 TOPICS = {

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .records import raw_article
-from .text import clean
+from pipeline.contracts.records import raw_article
+from pipeline.stages.text import clean
 
 BOILERPLATE = ("Abonnez-vous à notre newsletter pour recevoir chaque matin l'essentiel de l'actualité "
                "internationale. Tous droits réservés : toute reproduction, même partielle, est interdite "

@@ -8,7 +8,7 @@ from typing import Callable, Iterator, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
-from .config import Settings
+from pipeline.config import Settings
 
 
 def read_partition(bootstrap: str, settings: Settings, topic: str, partition: int,

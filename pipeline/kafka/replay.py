@@ -13,10 +13,10 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from . import codec
-from .config import Settings
-from .records import content_id, raw_article, utc_now
-from .text import title_and_body
+from pipeline.contracts import codec
+from pipeline.config import Settings
+from pipeline.contracts.records import content_id, raw_article, utc_now
+from pipeline.stages.text import title_and_body
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
 SUFFIXES = {".txt", ".jsonl", ".json"} | FEED_SUFFIXES
@@ -146,8 +146,8 @@ def items(paths: Iterable[str | Path], repeat: int = 1, limit: int | None = None
 
 def from_deadletter(path: Path) -> list[Item]:
     """The original payloads of a deadletter.jsonl, to send again after the cause was fixed."""
-    from .deadletter import original_payload
-    from .sink import read_jsonl
+    from pipeline.contracts.deadletter import original_payload
+    from pipeline.writers.jsonl import read_jsonl
 
     out = []
     for letter in read_jsonl(path):
@@ -175,7 +175,7 @@ def producer(bootstrap: str, settings: Settings):
 
     from kafka import KafkaProducer
 
-    from .kafka_io import with_broker_retry
+    from pipeline.kafka.io import with_broker_retry
 
     wait_ms = int(settings.broker_wait * 1000)
     return with_broker_retry("replay", lambda: KafkaProducer(

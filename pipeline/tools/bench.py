@@ -20,17 +20,17 @@ from typing import Any
 
 import psutil
 
-from .broker import EmbeddedBroker
-from .config import Settings
-from .outcomes import collect
-from .processes import start_worker, stop_workers, wait_workers_ready
-from .records import parse_time
-from .replay import Item, replay
-from .synth import synthesize
-from .text import clean
-from .topics import create_topics
+from pipeline.kafka.broker import EmbeddedBroker
+from pipeline.config import Settings
+from pipeline.kafka.outcomes import collect
+from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready
+from pipeline.contracts.records import parse_time
+from pipeline.kafka.replay import Item, replay
+from pipeline.tools.synth import synthesize
+from pipeline.stages.text import clean
+from pipeline.kafka.topics import create_topics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class ProcessMonitor(threading.Thread):
@@ -75,7 +75,7 @@ _bare_nlp = None
 def _bare_init(model: str) -> None:
     global _bare_nlp
 
-    from .entities import EntityTagger  # the same exclusions the stage uses
+    from pipeline.stages.entities import EntityTagger  # the same exclusions the stage uses
 
     _bare_nlp = EntityTagger(models={"xx": model}).load()._nlp["xx"]
     list(_bare_nlp.pipe(["Chauffe."]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .records import SCHEMA_VERSION, utc_now
+from pipeline.contracts.records import SCHEMA_VERSION, utc_now
 
 
 class StageError(Exception):

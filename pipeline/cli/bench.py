@@ -1,0 +1,120 @@
+"""`newsfeed bench`: the pipeline on a synthetic load, side by side with bare spaCy."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Optional
+
+import orjson
+import typer
+from rich.table import Table
+
+from .common import RATE, cli, console, out, settings_or_exit
+
+
+@cli.command()
+def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
+          mix: str = typer.Option("unique=0.8,exact=0.1,near=0.1"),
+          seed: int = typer.Option(0),
+          workers: str = typer.Option("1", help="worker processes in one consumer group; a list (1,2) runs "
+                                      "each back to back and prints the speed-up"),
+          rate: Optional[float] = RATE,
+          output: Path = typer.Option(Path("bench/results"), help="where the JSON, PNG and worker logs go"),
+          pin_ner: bool = typer.Option(False, "--pin-ner", help="pin each worker's NER child to a core of its own "
+                                       "(NEWSFEED_NER_CPUS)"),
+          length: str = typer.Option("seed", help="article length: 'seed' (3,000-6,000 chars, like the seed "
+                                     "articles) or 'short' (~2,000 chars)")) -> None:
+    """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
+    the ratio to bare spaCy measured in the same run."""
+    from pipeline.tools.bench import chart, run_bench
+
+    try:
+        counts = [int(w) for w in workers.split(",") if w.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        console.print(f"[red]--workers:[/red] expected a count or a list of counts like 1,2; got {workers!r}")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+    results = []
+    for count in counts:
+        result = run_bench(settings, n, mix, seed, count, rate, output, Path("seeds"), pin_ner=pin_ner,
+                           length=length)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
+        chart(result, png_path)
+        timeline = result.pop("timeline")
+        json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
+        out.print(_bench_table(result, f"newsfeed bench — {n} docs ({mix}, {length} length, "
+                                       f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
+                                       f"{', NER pinned' if pin_ner else ''}"))
+        out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
+        results.append(result)
+    if len(results) > 1:
+        out.print(_scaling_table(results))
+
+
+def _bench_table(result: dict, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("start-up (model load + group join)", f"{result['startup_s']} s"),
+        ("end-to-end", f"{result['end_to_end_docs_s']} docs/s ({result['docs']} docs in {result['wall_s']} s)"),
+        ("outcomes", f"{result['enriched']} enriched, {result['duplicates']} duplicates, "
+                     f"{result['dead_letters']} dead letters"),
+    ]
+    for stage, st in result["stages"].items():
+        rows.append((f"stage {stage}", f"{st['docs_s_per_process']} docs/s/process, {st['time_share']:.1%} of stage time"))
+    lat = result["latency_s"]
+    rows.append(("latency produce→sink p50 / p95 / p99", f"{lat['p50']} / {lat['p95']} / {lat['p99']} s"))
+    for name, proc in result["processes"].items():
+        rows.append((f"{name}", f"{proc['cpu_util']:.2f} cores, peak RSS {proc['peak_rss_mb']} MB"))
+    d = result["dedup"]
+    rows.append(("dedup precision / recall", f"{d['precision']:.4f} / {d['recall']:.4f} (fp {d['fp']}, fn {d['fn']})"))
+    rows.append(("pipeline NER docs/s (unique docs / wall)", f"{result['pipeline_ner_docs_s']}"))
+    before, after = result["bare_spacy_before_after"]
+    rows.append((f"bare spaCy nlp.pipe docs/s ({result['bare_processes']} process(es)), mean of before / after",
+                 f"{result['bare_spacy_docs_s']} ({before} / {after})"))
+    rows.append(("ratio pipeline ÷ bare (whole run)", f"{result['ratio_pipeline_to_bare']:.3f}"))
+    if "steady_ner_docs_s" in result:
+        rows.append(("pipeline NER docs/s, steady state (p10–p90 of outputs)", f"{result['steady_ner_docs_s']}"))
+        rows.append(("ratio pipeline ÷ bare (steady state)", f"{result['steady_ratio_pipeline_to_bare']:.3f}"))
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _scaling_table(results: list[dict]) -> Table:
+    """Each worker count against the first one listed; a count listed more than once (1,2,1,2) counts
+    with the median of its runs, which evens out a shared machine's drift."""
+    by_count: dict[int, list[dict]] = {}
+    for r in results:
+        by_count.setdefault(r["workers"], []).append(r)
+
+    def median(runs: list[dict], key: str) -> float | None:
+        values = [r[key] for r in runs if r.get(key)]
+        return statistics.median(values) if values else None
+
+    rows = {c: {k: median(runs, k) for k in ("pipeline_ner_docs_s", "steady_ner_docs_s", "bare_spacy_docs_s")}
+            for c, runs in by_count.items()}
+    base = rows[results[0]["workers"]]
+    table = Table(title=f"scaling against {results[0]['workers']} worker(s): runs back to back in this command"
+                        + (", medians of repeated counts" if len(by_count) < len(results) else ""))
+    for column in ("workers", "runs", "NER docs/s whole / steady", "speed-up whole / steady", "bare docs/s",
+                   "bare speed-up", "ratio to bare whole / steady"):
+        table.add_column(column, justify="right")
+
+    def fmt(x: float | None, suffix: str = "", digits: int = 2) -> str:
+        return "—" if x is None else f"{x:.{digits}f}{suffix}"
+
+    for count, row in rows.items():
+        whole, steady, bare = row["pipeline_ner_docs_s"], row["steady_ner_docs_s"], row["bare_spacy_docs_s"]
+        table.add_row(str(count), str(len(by_count[count])), f"{fmt(whole)} / {fmt(steady)}",
+                      f"{fmt(whole / base['pipeline_ner_docs_s'], '×')} / "
+                      f"{fmt(steady / base['steady_ner_docs_s'] if steady and base['steady_ner_docs_s'] else None, '×')}",
+                      fmt(bare), fmt(bare / base["bare_spacy_docs_s"], "×"),
+                      f"{fmt(whole / bare, digits=3)} / {fmt(steady / bare if steady else None, digits=3)}")
+    return table

@@ -1,0 +1,45 @@
+"""What every command shares: the Typer app, consoles, common options, settings and topic creation."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from pipeline import config as config_mod
+from pipeline.kafka.io import with_broker_retry
+from pipeline.kafka.topics import create_topics as _create_topics
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="newsfeed: stream news articles through language detection, deduplication and NER.")
+console = Console(stderr=True)
+out = Console()
+
+PATHS = typer.Argument(None, help="files or directories (.txt, .jsonl, RSS/Atom); default: seeds/")
+REPEAT = typer.Option(1, "--repeat", min=1, help="send everything N times; copies get new ids, same content")
+LIMIT = typer.Option(None, "--limit", min=1, help="send at most N messages")
+RATE = typer.Option(None, "--rate", min=0.1, help="messages per second (default: as fast as possible)")
+
+
+def settings_or_exit() -> config_mod.Settings:
+    try:
+        return config_mod.load()
+    except ValueError as exc:
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2)
+
+
+def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+    try:
+        return with_broker_retry("topics", lambda: _create_topics(settings, address), settings.broker_wait,
+                                 log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    except ConnectionError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3)
+
+
+def require_broker(settings: config_mod.Settings) -> str:
+    if not settings.broker:
+        console.print("[red]NEWSFEED_BROKER is not set.[/red] Start one with `newsfeed broker` and export the "
+                      "address it prints, or point it at a Kafka cluster.")
+        raise typer.Exit(2)
+    return settings.broker

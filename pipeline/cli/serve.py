@@ -1,0 +1,100 @@
+"""Long-running commands: the embedded broker, the stream workers, tailing a topic, topic creation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from typing import Optional
+
+import typer
+
+from pipeline.kafka.broker import EmbeddedBroker, broker_address
+from pipeline.kafka.topics import TOPICS
+
+from .common import cli, create_topics, out, require_broker, settings_or_exit
+
+
+@cli.command()
+def broker(port: int = typer.Option(9092, help="port on 127.0.0.1 (0: any free port)")) -> None:
+    """Run the embedded broker (Tansu, memory storage, loopback only) in the foreground."""
+    settings = settings_or_exit()
+    b = EmbeddedBroker(port=port or None).start()
+    create_topics(settings, b.address)
+    out.print(f"newsfeed broker listening on {b.address} (loopback only, memory storage)")
+    out.print(f"export NEWSFEED_BROKER={b.address}", highlight=False)
+    stop = {"now": False}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"] and b.process and b.process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        b.stop()
+
+
+@cli.command()
+def topics() -> None:
+    """Create the newsfeed topics (idempotent) and list them."""
+    settings = settings_or_exit()
+    created = create_topics(settings, require_broker(settings))
+    for name, what in TOPICS.items():
+        mark = "created" if settings.topic(name) in created else "exists"
+        out.print(f"{settings.topic(name):32} {mark:8} {what}", highlight=False)
+
+
+@cli.command()
+def worker(loglevel: str = typer.Option("warning", "--loglevel", "-l")) -> None:
+    """Run the stream workers (the stages in NEWSFEED_STAGES). Starts an embedded broker when none is set."""
+    settings = settings_or_exit()
+    with broker_address(settings.broker) as address:
+        create_topics(settings, address)
+        os.environ["NEWSFEED_BROKER"] = address
+        from workers.app import app, shutdown_children
+
+        sys.argv = ["newsfeed-worker", "worker", "-l", loglevel, "--without-web"]
+        code = 0
+        try:
+            app.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            # Faust has committed and flushed by now; a NER thread still busy with a batch it no longer
+            # owns (handed back uncommitted) must not hold the exit for its whole duration.
+            shutdown_children()
+            sys.stdout.flush()
+            sys.stderr.flush()
+    os._exit(code)
+
+
+
+@cli.command()
+def tail(topic: str = typer.Option("enriched", "--topic", "-t", help="topic name, with or without the prefix"),
+         from_beginning: bool = typer.Option(False, "--from-beginning"),
+         max_messages: Optional[int] = typer.Option(None, "--max", min=1),
+         group: Optional[str] = typer.Option(None, "--group", help="consumer group (default: a new one)")) -> None:
+    """Print records from a topic as JSON lines: the example consumer for other services."""
+    import uuid
+
+    from kafka import KafkaConsumer
+
+    settings = settings_or_exit()
+    name = topic if topic.startswith(settings.topic_prefix) else settings.topic(topic)
+    consumer = KafkaConsumer(
+        name, bootstrap_servers=require_broker(settings), group_id=group or f"newsfeed-tail-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest" if from_beginning else "latest", enable_auto_commit=True,
+        session_timeout_ms=int(settings.session_timeout * 1000),
+        heartbeat_interval_ms=int(settings.session_timeout * 1000 / 6), **settings.kafka_python_security())
+    count = 0
+    try:
+        for message in consumer:
+            sys.stdout.buffer.write((message.value or b"") + b"\n")
+            sys.stdout.flush()
+            count += 1
+            if max_messages and count >= max_messages:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()

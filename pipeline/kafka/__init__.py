@@ -1,0 +1,1 @@
+"""Kafka transport: the embedded broker, topics, partition reads, outcome collection, the replay producer."""

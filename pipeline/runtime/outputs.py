@@ -1,0 +1,63 @@
+"""Writing an output (a JSONL line, a record to a topic, a dead letter) until it is written.
+
+While an output fails the agent does not move on, so the input's offset is never committed past an
+unwritten output: the fault is retried with backoff (logged, /ready reports not-ready), and when it lasts
+longer than NEWSFEED_OUTPUT_WAIT the process exits with code 4 *without committing*, so a supervisor
+restarts it and the uncommitted inputs are read again. Nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import sys
+import time
+from typing import Any, Awaitable, Callable
+
+from .health import EXIT_OUTPUT_FAILED, readiness
+
+log = logging.getLogger("newsfeed.outputs")
+
+# callbacks told about each failed attempt (the metrics module counts them): fn(output_name, exc)
+on_error: list[Callable[[str, BaseException], None]] = []
+
+
+def _exit_without_commit(what: str, exc: BaseException, waited: float) -> None:
+    log.critical("output %s still failing after %.0fs (NEWSFEED_OUTPUT_WAIT): %s: %s; exiting with code %d "
+                 "without committing, so the unwritten inputs are read again after a restart",
+                 what, waited, type(exc).__name__, exc, EXIT_OUTPUT_FAILED)
+    sys.stderr.flush()
+    os._exit(EXIT_OUTPUT_FAILED)
+
+
+async def write(what: str, fn: Callable[..., Any | Awaitable[Any]], *args: Any, wait: float,
+                first_delay: float = 0.5, max_delay: float = 5.0, **kwargs: Any) -> Any:
+    """Call fn(*args, **kwargs) (sync or async) until it succeeds; give up by exiting after `wait` s."""
+    started, delay, attempt = time.monotonic(), first_delay, 0
+    while True:
+        try:
+            result = fn(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempt += 1
+            waited = time.monotonic() - started
+            for callback in on_error:
+                callback(what, exc)
+            readiness.fail("outputs", f"{what}: {type(exc).__name__}: {exc}")
+            if waited + delay > wait:
+                _exit_without_commit(what, exc, waited)
+            log.error("output %s failed (attempt %d, %.0fs so far): %s: %s; retrying in %.1fs; the input stays "
+                      "uncommitted", what, attempt, waited, type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        if attempt:
+            log.warning("output %s written again after %d failed attempt(s), %.1fs", what, attempt,
+                        time.monotonic() - started)
+            readiness.ok("outputs")
+        return result

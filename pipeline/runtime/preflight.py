@@ -1,0 +1,45 @@
+"""Checks before a process starts work, so a fault a user can fix is named at start, not found mid-stream."""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+
+class PreflightError(Exception):
+    pass
+
+
+def _who() -> str:
+    uid = os.geteuid()
+    try:
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_output_dir(path: Path) -> Path:
+    """The output directory exists (created if need be) and this process can create files in it."""
+    path = Path(path)
+    uid, gid = os.geteuid(), os.getegid()
+    fix = (f"fix: `sudo chown -R {uid}:{gid} {path.resolve()}` (or `chmod u+w`), "
+           f"or set NEWSFEED_OUTPUT_DIR to a directory {_who()} can write")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PreflightError(f"output directory {path.resolve()} cannot be created by {_who()}: "
+                             f"{exc.strerror or exc}; {fix}") from None
+    probe = path / f".newsfeed-write-test-{os.getpid()}"
+    try:
+        with open(probe, "wb") as f:
+            f.write(b"ok\n")
+        probe.unlink()
+    except OSError as exc:
+        raise PreflightError(f"output directory {path.resolve()} is not writable by {_who()}: "
+                             f"{exc.strerror or exc}; {fix}") from None
+    for name in ("enriched.jsonl", "duplicates.jsonl", "deadletter.jsonl"):
+        existing = path / name
+        if existing.exists() and not os.access(existing, os.W_OK):
+            raise PreflightError(f"{existing.resolve()} exists but is not writable by {_who()}; {fix}")
+    return path

@@ -1,0 +1,1 @@
+"""Tooling around the pipeline: worker processes, the synthetic load, the benchmark."""
