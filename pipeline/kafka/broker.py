@@ -107,8 +107,11 @@ class EmbeddedBroker:
         if self.process is None or self.process.poll() is not None:
             raise BrokerError(f"the broker process exited (code {self.process.returncode if self.process else '?'}); "
                               f"whatever answers on {self.address} is not ours")
-        listeners = {c.laddr.port for c in psutil.Process(self.process.pid).net_connections(kind="tcp")
-                     if c.status == psutil.CONN_LISTEN}
+        try:
+            listeners = {c.laddr.port for c in psutil.Process(self.process.pid).net_connections(kind="tcp")
+                         if c.status == psutil.CONN_LISTEN}
+        except psutil.Error:  # /proc not ours to read (e.g. a PID namespace without its own /proc)
+            return
         if self.port not in listeners:
             raise BrokerError(f"the broker we started does not listen on {self.address}{port_owner(self.port) or ''}")
 
