@@ -25,7 +25,7 @@ from pipeline.stages.entities import EntityTagger, ProcessTagger
 from pipeline.kafka.io import read_partition
 from pipeline.stages.language import LanguageDetector
 from pipeline.contracts.records import utc_now
-from pipeline.runtime import outputs
+from pipeline.runtime import http, outputs
 from pipeline.runtime.faust_app import make_app
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import BrokerWatchdog, crash_stops_worker
@@ -39,6 +39,7 @@ if not settings.broker:
                      "or point NEWSFEED_BROKER at a Kafka broker, e.g. the address `newsfeed broker` prints.")
 
 app = make_app(settings)
+http.serve(app, settings.http_host, settings.http_port)  # /health, /ready, /metrics
 
 
 async def _out(what: str, fn, *args, **kwargs):
