@@ -15,6 +15,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from . import metrics
 from .health import EXIT_CONFIG, readiness
 
 log = logging.getLogger("newsfeed.http")
@@ -36,24 +37,25 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def health(_request: web.Request) -> web.Response:
+async def get_health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
 
-async def ready(_request: web.Request) -> web.Response:
+async def get_ready(_request: web.Request) -> web.Response:
     report = readiness.report()
     return web.Response(body=orjson.dumps(report), status=200 if report["ready"] else 503,
                         content_type="application/json")
 
 
-async def metrics(_request: web.Request) -> web.Response:
+async def get_metrics(_request: web.Request) -> web.Response:
     # collectors (consumer lag) run here, at scrape time: nothing is computed per record for them
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def routes() -> web.Application:
     application = web.Application()
-    application.add_routes([web.get("/health", health), web.get("/ready", ready), web.get("/metrics", metrics)])
+    application.add_routes([web.get("/health", get_health), web.get("/ready", get_ready),
+                             web.get("/metrics", get_metrics)])
     return application
 
 
@@ -78,6 +80,8 @@ class HttpServer(faust.Sensor):
 
 
 def serve(app: faust.App, host: str, port: int) -> None:
-    """Serve the endpoints from `app`'s worker unless port is 0."""
+    """Serve the endpoints from `app`'s worker and record its metrics, unless port is 0."""
     if port:
-        app.sensors.add(HttpServer(bind(host, port)))
+        sock = bind(host, port)
+        metrics.install(app)
+        app.sensors.add(HttpServer(sock))
