@@ -6,42 +6,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-
 import orjson
 import pytest
 
 from pipeline.kafka.broker import free_port
 
 from conftest import ROOT
+from http_helpers import get, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def get(url: str) -> tuple[int, bytes]:
-    """(status, body), 5xx included."""
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def wait_for(url: str, proc: subprocess.Popen, status: int = 200, timeout: float = 180) -> bytes:
-    """Poll url until it answers `status`; fail at once if the worker exits."""
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, f"worker exited with {proc.returncode}"
-        try:
-            code, body = get(url)
-            if code == status:
-                return body
-        except OSError:
-            pass  # not listening yet
-        assert time.monotonic() < deadline, f"{url} never answered {status}"
-        time.sleep(0.1)
 
 
 def test_health_answers_at_once_and_ready_waits_for_models_and_group(stack_factory):
