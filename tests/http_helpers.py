@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from pipeline.kafka.broker import free_port
+
+from conftest import ROOT
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -49,3 +55,25 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 def series(samples: dict, name: str) -> dict[tuple[tuple[str, str], ...], float]:
     return {labels: v for (n, labels), v in samples.items() if n == name}
+
+
+def serve_worker(stack) -> str:
+    """Start a worker of `stack` with HTTP on a free port; its base URL once /ready answers 200."""
+    port = free_port()
+    worker = stack.start_worker(NEWSFEED_HTTP_PORT=port)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/ready", worker)
+    return base
+
+
+def newsfeed(stack, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env={**os.environ, **stack.env}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=True)
+
+
+def wait_until(check, what: str, timeout: float = 240):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.5)
+    return found

@@ -4,18 +4,11 @@ with the metrics."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import orjson
 import pytest
 
-from pipeline.kafka.broker import free_port
-
-from conftest import ROOT, SEEDS, make_stack
-from http_helpers import scrape, series, value, wait_for
+from conftest import SEEDS, make_stack
+from http_helpers import newsfeed, scrape, series, serve_worker, value, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -24,24 +17,8 @@ pytestmark = pytest.mark.slow
 def observed(broker, tmp_path_factory):
     """One stack with one worker serving HTTP on a known port."""
     stack = make_stack(broker, tmp_path_factory.mktemp("observed"))
-    port = free_port()
-    worker = stack.start_worker(NEWSFEED_HTTP_PORT=port)
-    wait_for(f"http://127.0.0.1:{port}/ready", worker)
-    yield stack, f"http://127.0.0.1:{port}/metrics"
+    yield stack, serve_worker(stack) + "/metrics"
     stack.stop()
-
-
-def newsfeed(stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], env={**os.environ, **stack.env}, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=True)
-
-
-def wait_until(check, what: str, timeout: float = 240):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"never: {what}"
-        time.sleep(0.5)
-    return found
 
 
 def lags(samples: dict) -> dict:
