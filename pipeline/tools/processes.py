@@ -18,7 +18,7 @@ def start_worker(env: dict[str, str], log: Path, cwd: Path | None = None) -> sub
     if not env.get("NEWSFEED_HTTP_PORT"):
         env = {**env, "NEWSFEED_HTTP_PORT": str(free_port())}
     with open(log, "ab") as out:   # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+        return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
