@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import orjson
@@ -36,17 +37,37 @@ BLOCKS = readme_blocks()
 
 
 def _run(script: str, cwd: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    """bash -e, in its own process group so the block's background jobs (`broker &`, `worker &`) go with it."""
-    proc = subprocess.Popen(["bash", "-e", "-c", script], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
+    """bash -e, in its own process group so the block's background jobs (`broker &`, `worker &`) are stopped
+    with it. Output goes to files, so a block that hangs still shows what it printed."""
+    out_path, err_path = cwd / ".block.out", cwd / ".block.err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(["bash", "-e", "-c", script], cwd=cwd, env=env, stdout=out, stderr=err,
+                                start_new_session=True)
         try:
-            os.killpg(proc.pid, signal.SIGTERM)   # the jobs it left running
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            _stop_group(proc.pid)
+    stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
+    assert code is not None, f"block still running after {timeout}s:\n{script}\n{stdout[-3000:]}{stderr[-5000:]}"
+    return subprocess.CompletedProcess(proc.args, code, stdout, stderr)
+
+
+def _stop_group(pgid: int) -> None:
+    """SIGTERM what the block left running (a user's Ctrl-C), SIGKILL whatever outlives 30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(pgid, sig)
         except ProcessLookupError:
-            pass
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
 
 
 def _sandbox(tmp_path: Path) -> Path:
@@ -62,7 +83,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def test_readme_has_the_two_setup_commands_and_the_examples():
     setup = [b for b in BLOCKS if b.startswith("python3 -m venv .venv")]
     assert len(setup) == 2 and setup[1].strip().endswith(TEST_COMMAND)
-    assert any("newsfeed broker &" in b for b in BLOCKS) and any("newsfeed bench" in b for b in BLOCKS)
+    assert any("newsfeed broker --port 9092 &" in b for b in BLOCKS) and any("newsfeed bench" in b for b in BLOCKS)
 
 
 def test_setup_command_runs_the_main_job(tmp_path):

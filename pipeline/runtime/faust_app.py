@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def group_id(settings: Settings) -> str:
 
 def make_app(settings: Settings) -> faust.App:
     install_fetch_wait(settings.fetch_wait_ms)
+    # kafka-python (state reads, lag) logs every connection at INFO: noise in a worker's INFO log
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     group = group_id(settings)
     big = max(4 * 1024 * 1024, 2 * settings.max_message_bytes + 65536)
     return faust.App(
