@@ -10,10 +10,12 @@ from typing import Optional
 
 import typer
 
+from pipeline.config import Settings, group_id
 from pipeline.kafka.broker import EmbeddedBroker, broker_address
+from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.topics import TOPICS
 
-from .common import cli, create_topics, out, require_broker, settings_or_exit
+from .common import cli, console, create_topics, out, require_broker, settings_or_exit
 
 
 @cli.command()
@@ -44,12 +46,25 @@ def topics() -> None:
         out.print(f"{settings.topic(name):32} {mark:8} {what}", highlight=False)
 
 
+def carry_offsets_over(settings: Settings, address: str) -> None:
+    """A worker of a new layout starts where the previous layout's workers got (pipeline/kafka/groups.py)."""
+    from pipeline.kafka.groups import carry_over
+
+    moved = with_broker_retry("offsets", lambda: carry_over(settings, address), settings.broker_wait,
+                              log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    if moved:
+        names = sorted({tp.topic for tp in moved})
+        console.print(f"newsfeed: consumer group {group_id(settings)} starts where the other layout "
+                      f"left off on {', '.join(names)} ({len(moved)} partitions moved forward)", highlight=False)
+
+
 @cli.command()
 def worker(loglevel: str = typer.Option("warning", "--loglevel", "-l")) -> None:
     """Run the stream workers (the stages in NEWSFEED_STAGES). Starts an embedded broker when none is set."""
     settings = settings_or_exit()
     with broker_address(settings.broker) as address:
         create_topics(settings, address)
+        carry_offsets_over(settings, address)
         os.environ["NEWSFEED_BROKER"] = address
         from workers.app import app, shutdown_children
 
