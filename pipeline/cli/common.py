@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
 from pipeline import config as config_mod
 from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.topics import create_topics as _create_topics
+from pipeline.runtime.preflight import PreflightError, check_output_dir
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newsfeed: stream news articles through language detection, deduplication and NER.")
@@ -43,3 +46,12 @@ def require_broker(settings: config_mod.Settings) -> str:
                       "address it prints, or point it at a Kafka cluster.")
         raise typer.Exit(2)
     return settings.broker
+
+
+def output_dir_or_exit(path: Path) -> Path:
+    """Preflight: the output directory can be created and written, else exit 2 saying how to fix it."""
+    try:
+        return check_output_dir(path)
+    except PreflightError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)

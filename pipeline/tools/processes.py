@@ -13,7 +13,7 @@ from pathlib import Path
 def start_worker(env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """One worker process, its INFO log appended to `log` (which `wait_workers_ready` reads)."""
     with open(log, "ab") as out:   # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+        return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
