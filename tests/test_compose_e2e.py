@@ -125,7 +125,7 @@ def test_compose_stack_end_to_end(project):
         project.readme(switch)
         containers = project.wait_healthy(service, replicas)
         project.wait_healthy("worker", 1)
-        assert "starts where the other layout left off" in project.run("logs", service)
+        assert "starts where the other layout left off" in project.run("logs", "--no-color", service)
         assert project.count("tagged") == tagged  # after the switch, before new input: no NER re-run
         synthesize(project, 30, seed=total)
         total += 30

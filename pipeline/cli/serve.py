@@ -75,7 +75,8 @@ def carry_offsets_over(settings: Settings, address: str) -> None:
     if moved:
         names = sorted({tp.topic for tp in moved})
         console.print(f"newsfeed: consumer group {group_id(settings)} starts where the other layout "
-                      f"left off on {', '.join(names)} ({len(moved)} partitions moved forward)", highlight=False)
+                      f"left off on {', '.join(names)} ({len(moved)} partitions moved forward)",
+                      highlight=False, soft_wrap=True)
 
 
 LOG_LEVELS = {"crit": "crit", "critical": "crit", "error": "error", "warn": "warn", "warning": "warn",
