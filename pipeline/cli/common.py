@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import typer
 from rich.console import Console
@@ -12,6 +13,7 @@ from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.topics import create_topics as _create_topics
 from pipeline.runtime.preflight import PreflightError, check_output_dir
 
+T = TypeVar("T")
 cli = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newsfeed: stream news articles through language detection, deduplication and NER.")
 console = Console(stderr=True)
@@ -31,13 +33,17 @@ def settings_or_exit() -> config_mod.Settings:
         raise typer.Exit(2)
 
 
-def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+def with_broker(what: str, fn: Callable[[], T], settings: config_mod.Settings) -> T:
+    """fn() retried while the broker is unreachable; after NEWSFEED_BROKER_WAIT a clear error and exit 3."""
     try:
-        return with_broker_retry("topics", lambda: _create_topics(settings, address), settings.broker_wait,
-                                 log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+        return with_broker_retry(what, fn, settings.broker_wait, log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
     except ConnectionError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3)
+
+
+def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+    return with_broker("topics", lambda: _create_topics(settings, address), settings)
 
 
 def require_broker(settings: config_mod.Settings) -> str:
