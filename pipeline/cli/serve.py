@@ -10,7 +10,9 @@ from typing import Optional
 
 import typer
 
+from pipeline.config import Settings, group_id
 from pipeline.kafka.broker import BrokerError, EmbeddedBroker, broker_address
+from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.topics import TOPICS
 
 from .common import cli, console, create_topics, out, output_dir_or_exit, require_broker, settings_or_exit
@@ -64,6 +66,19 @@ def topics() -> None:
         out.print(f"{settings.topic(name):32} {mark:8} {what}", highlight=False)
 
 
+def carry_offsets_over(settings: Settings, address: str) -> None:
+    """A worker of a new layout starts where the previous layout's workers got (pipeline/kafka/groups.py)."""
+    from pipeline.kafka.groups import carry_over
+
+    moved = with_broker_retry("offsets", lambda: carry_over(settings, address), settings.broker_wait,
+                              log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    if moved:
+        names = sorted({tp.topic for tp in moved})
+        console.print(f"newsfeed: consumer group {group_id(settings)} starts where the other layout "
+                      f"left off on {', '.join(names)} ({len(moved)} partitions moved forward)",
+                      highlight=False, soft_wrap=True)
+
+
 LOG_LEVELS = {"crit": "crit", "critical": "crit", "error": "error", "warn": "warn", "warning": "warn",
               "info": "info", "debug": "debug"}
 
@@ -91,6 +106,7 @@ def worker(loglevel: str = typer.Option("info", "--loglevel", "-l", callback=_lo
 def _run_worker(settings, loglevel: str) -> None:
     with broker_address(settings.broker) as address:
         create_topics(settings, address)
+        carry_offsets_over(settings, address)
         os.environ["NEWSFEED_BROKER"] = address
         from workers.app import app, shutdown_children
 

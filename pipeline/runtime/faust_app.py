@@ -9,7 +9,7 @@ from pathlib import Path
 import aiokafka
 import faust
 
-from pipeline.config import ALL_STAGES, Settings
+from pipeline.config import Settings, group_id
 
 
 def install_fetch_wait(fetch_wait_ms: int) -> None:
@@ -42,13 +42,6 @@ def credentials(settings: Settings):
             return faust.SSLCredentials(context)
     return faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
                                  mechanism=settings.sasl_mechanism or "PLAIN", ssl_context=context)
-
-
-def group_id(settings: Settings) -> str:
-    """Workers running different stage sets must not share a consumer group: Faust assumes identical members."""
-    if settings.stages == ALL_STAGES:
-        return settings.app_id
-    return f"{settings.app_id}-{'-'.join(settings.stages)}"
 
 
 def make_app(settings: Settings) -> faust.App:

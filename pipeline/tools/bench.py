@@ -222,7 +222,10 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
 
 
 def chart(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # an extra: the runtime image leaves it out
+        raise SystemExit("the bench's charts need matplotlib: `pip install 'newsfeed[bench]'`") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
