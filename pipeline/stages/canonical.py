@@ -64,17 +64,22 @@ _DEFAULT_HONORIFICS = _phrases(*_COMMON)
 
 
 def _starts_a_name(words: Sequence[str]) -> bool:
-    first = words[0]
-    if first[:1].isupper():
-        return True
-    return _fold(first) in _PARTICLES and len(words) > 1 and words[1][:1].isupper()
+    """Capitalised, after any lower-case particles ("de Gaulle", "von der Leyen")."""
+    for word in words:
+        if word[:1].isupper():
+            return True
+        if _fold(word) not in _PARTICLES:
+            return False
+    return False
 
 
-def parse(text: str, lang: str) -> tuple[tuple[str, ...], str]:
-    """(matching key, displayed name) of one mention."""
+def parse(text: str, lang: str, label: str = "") -> tuple[tuple[str, ...], str]:
+    """(matching key, displayed name) of one mention: titles out of both, leading articles out of the key
+    (and out of the name when written in lower case: "the European Union"), but never a person's ("Le Pen")."""
     spans = [(m.start(), m.group()) for m in _WORD.finditer(text)]
     folded = [_fold(w) for _s, w in spans]
-    titles, articles = HONORIFICS.get(lang, _DEFAULT_HONORIFICS), ARTICLES.get(lang, frozenset())
+    titles = HONORIFICS.get(lang, _DEFAULT_HONORIFICS)
+    articles = ARTICLES.get(lang, frozenset()) if label != "PER" else frozenset()
     i = shown = 0
     while i < len(folded) - 1:
         size = next((n for n in range(min(_LONGEST_TITLE, len(folded) - 1 - i), 0, -1)
@@ -84,6 +89,7 @@ def parse(text: str, lang: str) -> tuple[tuple[str, ...], str]:
             shown = i
         elif folded[i] in articles:
             i += 1
+            shown = i if spans[i - 1][1][:1].islower() else shown
         else:
             break
     if shown and not _starts_a_name([w for _s, w in spans[shown:]]):
@@ -100,14 +106,16 @@ def _vote(labels: Sequence[str]) -> str:
 
 
 def _fullness(name: str, key: tuple[str, ...], frequency: int, first: int) -> tuple:
-    """Sort key of a surface form, fullest first: more words, accents kept, more frequent, capitalised."""
+    """Sort key of a surface form, fullest first: more words of the name, no extra words (an article, a
+    possessive), accents kept, more frequent, not in capitals (a LONDON dateline), capitalised, seen first."""
     accents = sum(1 for ch in unicodedata.normalize("NFD", name) if unicodedata.combining(ch))
-    return (-len(key), -accents, -frequency, not name[:1].isupper(), first)
+    return (-len(key), len(_WORD.findall(name)) - len(key), -accents, -frequency, name.isupper(),
+            not name[:1].isupper(), first)
 
 
 def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """The summary of a record's mentions; sets `entity` (index into the summary) on each mention."""
-    parsed = [parse(m["text"], lang) for m in mentions]
+    parsed = [parse(m["text"], lang, m["label"]) for m in mentions]
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, (key, _name) in enumerate(parsed):
         groups.setdefault(key, []).append(i)
