@@ -10,7 +10,7 @@ from pipeline.stages.entities import NOT_ENTITIES, EntityTagger, clean_span, com
 from pipeline.stages.steps import tag_entities
 from pipeline.stages.text import clean
 
-from conftest import SEEDS
+from conftest import ROOT, SEEDS
 
 
 def seed(prefix: str) -> str:
@@ -72,17 +72,8 @@ def test_seed_002_counts(tagger):
     assert not {"M. Trump", "Trump", "Poutine", "M. Poutine"} & set(summary)
 
 
-ENGLISH = """LONDON — Prime Minister Keir Starmer will host Emmanuel Macron in London on Thursday for talks on \
-defence spending, Downing Street said, a week before NATO leaders gather in The Hague.
-
-The French president is expected to press for a joint order of 200 air-defence missiles. Mr. Macron has \
-argued since March that Europe must be able to defend itself, and the prime minister has said Britain agrees.
-
-Officials from the European Commission and from Microsoft, which runs cloud services for several European \
-armies, will join part of the meeting. The Ministry of Defence said the talks would cost less than \
-£1 million to organise.
-
-In Paris, aides to Macron said about 30 percent of the proposed budget would go to Ukraine."""
+# written for these tests: known people, places and organisations, a short form and a title
+ENGLISH = (ROOT / "tests" / "data" / "english_article.txt").read_text("utf-8")
 
 
 def test_english_article(tagger):
