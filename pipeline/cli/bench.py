@@ -25,7 +25,11 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
           pin_ner: bool = typer.Option(False, "--pin-ner", help="pin each worker's NER child to a core of its own "
                                        "(NEWSFEED_NER_CPUS)"),
           length: str = typer.Option("seed", help="article length: 'seed' (3,000-6,000 chars, like the seed "
-                                     "articles) or 'short' (~2,000 chars)")) -> None:
+                                     "articles) or 'short' (~2,000 chars)"),
+          seeds: Path = typer.Option(Path("seeds"), help="the articles the synthetic load is built from "
+                                     "(bench/english: English ones)"),
+          language: str = typer.Option("fr", help="the language of those articles: bare spaCy runs the model "
+                                       "the pipeline picks for it")) -> None:
     """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
     the ratio to bare spaCy measured in the same run."""
     from pipeline.tools.bench import chart, run_bench
@@ -38,16 +42,19 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         console.print(f"[red]--workers:[/red] expected a count or a list of counts like 1,2; got {workers!r}")
         raise typer.Exit(2)
     settings = settings_or_exit()
+    if language not in settings.ner_model_map():
+        console.print(f"[red]--language:[/red] no spaCy model for {language!r} (see `newsfeed models`)")
+        raise typer.Exit(2)
     results = []
     for count in counts:
-        result = run_bench(settings, n, mix, seed, count, rate, output, Path("seeds"), pin_ner=pin_ner,
-                           length=length)
+        result = run_bench(settings, n, mix, seed, count, rate, output, seeds, pin_ner=pin_ner,
+                           length=length, language=language)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
         chart(result, png_path)
         timeline = result.pop("timeline")
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
-        out.print(_bench_table(result, f"newsfeed bench — {n} docs ({mix}, {length} length, "
+        out.print(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
                                        f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
                                        f"{', NER pinned' if pin_ner else ''}"))
         out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
@@ -76,7 +83,8 @@ def _bench_table(result: dict, title: str) -> Table:
     rows.append(("dedup precision / recall", f"{d['precision']:.4f} / {d['recall']:.4f} (fp {d['fp']}, fn {d['fn']})"))
     rows.append(("pipeline NER docs/s (unique docs / wall)", f"{result['pipeline_ner_docs_s']}"))
     before, after = result["bare_spacy_before_after"]
-    rows.append((f"bare spaCy nlp.pipe docs/s ({result['bare_processes']} process(es)), mean of before / after",
+    rows.append((f"bare spaCy nlp.pipe docs/s ({result['model']}, {result['bare_processes']} process(es)), "
+                 "mean of before / after",
                  f"{result['bare_spacy_docs_s']} ({before} / {after})"))
     rows.append(("ratio pipeline ÷ bare (whole run)", f"{result['ratio_pipeline_to_bare']:.3f}"))
     if "steady_ner_docs_s" in result:
