@@ -59,6 +59,9 @@ class Settings:
     broker_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_BROKER_WAIT", "60")))
     # how long a failing output (disk full, unwritable directory, topic) is retried before the worker exits
     output_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_OUTPUT_WAIT", "120")))
+    # the worker's /health, /ready and /metrics; 0 turns the server and the metrics off
+    http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_HTTP_PORT", "6066")))
+    http_host: str = field(default_factory=lambda: _env("NEWSFEED_HTTP_HOST", "127.0.0.1"))
     security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
     sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))
     sasl_username: str = field(default_factory=lambda: _env("NEWSFEED_SASL_USERNAME", ""))

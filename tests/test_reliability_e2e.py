@@ -56,7 +56,7 @@ def bad_inputs() -> list[tuple[str, bytes | None, str]]:
         ("bad-text-int", j(id="bad-text-int", text=12345), "invalid_record"),
         ("bad-id-list", j(id=["a", "b"]), "invalid_record"),
         ("bad-version", j(id="bad-version", schema_version=99), "invalid_record"),
-        ("bad-date", j(id="bad-date", published_at="yesterday"), "invalid_record"),
+        ("bad-url", j(id="bad-url", url=12), "invalid_record"),
         ("bad-title", j(id="bad-title", title=3.14), "invalid_record"),
         ("bad-source", j(id="bad-source", source=""), "invalid_record"),
         ("bad-empty-text", j(id="bad-empty-text", text=""), "empty_text"),

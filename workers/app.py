@@ -19,13 +19,13 @@ import orjson
 from pipeline.contracts import codec, schemas
 from pipeline.stages import steps
 from pipeline.config import load
-from pipeline.contracts.deadletter import StageError, dead_letter, letter_key
+from pipeline.contracts.deadletter import dead_letter, describe, error_headers, letter_key, record_id_of
 from pipeline.stages.dedup import DedupIndex
 from pipeline.stages.entities import EntityTagger, ProcessTagger
 from pipeline.kafka.io import read_partition
 from pipeline.stages.language import LanguageDetector
 from pipeline.contracts.records import utc_now
-from pipeline.runtime import outputs
+from pipeline.runtime import http, metrics, outputs
 from pipeline.runtime.faust_app import make_app
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import BrokerWatchdog, crash_stops_worker
@@ -39,6 +39,7 @@ if not settings.broker:
                      "or point NEWSFEED_BROKER at a Kafka broker, e.g. the address `newsfeed broker` prints.")
 
 app = make_app(settings)
+http.serve(app, settings.http_host, settings.http_port)  # /health, /ready, /metrics
 
 
 async def _out(what: str, fn, *args, **kwargs):
@@ -60,17 +61,15 @@ enriched_topic, duplicates_topic, deadletter_topic, index_topic = map(
     _topic, ("enriched", "duplicates", "deadletter", "dedup-index"))
 
 
-async def _dead(event: faust.EventT, stage: str, kind: str, message: str, record_id: str | None = None) -> None:
-    msg = event.message
-    if record_id is None:  # name the article when the payload says which one it is
-        try:
-            record_id = str(orjson.loads(msg.value).get("id") or "") or None
-        except Exception:
-            record_id = None
+async def _dead(event: faust.EventT, stage: str, exc: BaseException, record_id: str | None = None) -> None:
+    msg, (kind, message) = event.message, describe(exc)
     letter = dead_letter(payload=msg.value, kind=kind, message=message, stage=stage, topic=msg.topic,
-                         partition=msg.partition, offset=msg.offset, key=msg.key, record_id=record_id)
+                         partition=msg.partition, offset=msg.offset, key=msg.key,
+                         record_id=record_id or record_id_of(msg.value))
     log.warning("dead letter: %s at %s %s[%s]@%s: %s", kind, stage, msg.topic, msg.partition, msg.offset, message)
-    await _out("deadletter topic", _delivered, deadletter_topic, key=msg.key, value=codec.encode(letter))
+    metrics.dead_letter(stage, kind)
+    await _out("deadletter topic", _delivered, deadletter_topic, key=msg.key, value=codec.encode(letter),
+               headers=error_headers(letter, exc, msg.headers))
 
 
 async def _partition_state(cache: dict[int, Any], partition: int, load) -> Any:
@@ -96,19 +95,19 @@ if "language" in settings.stages:
         started = time.monotonic()
         await _in_thread(detector.warm_up)  # models load once, before the first message
         log.info("newsfeed: language models loaded in %.1fs", time.monotonic() - started)
-        _loaded("language")
+        readiness.done("models", "language")
+        meter = metrics.stage("language")
         async for event in stream.events():
+            started = meter.start()
             try:
                 record = steps.detect_language(steps.ingest(event.value, settings.max_message_bytes), detector)
                 record["trace"] = {"language": WORKER}
-            except StageError as exc:
-                await _dead(event, "language", exc.kind, str(exc))
-                continue
-            except Exception as exc:  # a stage bug must not stop the stream; the letter keeps the payload
-                await _dead(event, "language", "stage_error", f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # bad input, or a stage bug: the letter keeps the payload, the stream goes on
+                await _dead(event, "language", exc)
                 continue
             await _out("languaged topic", languaged_topic.send, key=record["language"]["code"].encode(),
                        value=codec.encode(record))
+            meter.done("languaged", started)
 
 
 # --- dedup: languaged -> unique | duplicates; state per partition, logged to dedup-index -------------
@@ -130,19 +129,22 @@ if "dedup" in settings.stages:
     @app.agent(languaged_topic, name="dedup")
     @crash_stops_worker
     async def dedup_agent(stream):
+        meter = metrics.stage("dedup")
         async for event in stream.events():
             partition = event.message.partition
             index = await _partition_state(_indexes, partition, _load_index)
+            started = meter.start()
             try:
                 record = codec.decode(event.value)
                 verdict = steps.deduplicate(record, index)
                 record.setdefault("trace", {})["dedup"] = WORKER
             except Exception as exc:
-                await _dead(event, "dedup", "stage_error", f"{type(exc).__name__}: {exc}")
+                await _dead(event, "dedup", exc)
                 continue
             if verdict.status != "unique":
                 await _out("duplicates topic", _delivered, duplicates_topic, key=record["id"].encode(),
                            value=codec.encode(record))
+                meter.done(verdict.status, started)
                 continue
             if verdict.entry is not None:
                 # same partition as the input: the index partition belongs to whoever owns this one
@@ -154,6 +156,7 @@ if "dedup" in settings.stages:
             # one worker alone). The offset is the same on re-delivery, so the choice is deterministic.
             await _out("unique topic", unique_topic.send, key=record["id"].encode(), value=codec.encode(record),
                        partition=event.message.offset % settings.partitions)
+            meter.done("unique", started)
 
 
 # --- entities: unique -> tagged, batched into one nlp.pipe call ---------------------------------------
@@ -176,16 +179,17 @@ if "entities" in settings.stages:
         started = time.monotonic()
         await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
         log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
-        _loaded("entities")
+        readiness.done("models", "entities")
+        meter = metrics.stage("entities")
         idle_since = time.monotonic()
         async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
-            got_batch = time.monotonic()
+            got_batch, started = time.monotonic(), meter.start(len(events))
             records = []
             for event in events:
                 try:
                     records.append((event, codec.decode(event.value)))
                 except Exception as exc:
-                    await _dead(event, "entities", "stage_error", f"{type(exc).__name__}: {exc}")
+                    await _dead(event, "entities", exc)
             try:
                 tagged = await _in_thread(steps.tag_entities, [r for _, r in records], tagger)
             except Exception:  # tag one by one so only the failing record is dead-lettered
@@ -194,11 +198,13 @@ if "entities" in settings.stages:
                     try:
                         tagged += await _in_thread(steps.tag_entities, [record], tagger)
                     except Exception as one:
-                        await _dead(event, "entities", "stage_error", f"{type(one).__name__}: {one}", record.get("id"))
+                        await _dead(event, "entities", one, record.get("id"))
             ner_done = time.monotonic()
+            meter.ner(len(records), ner_done - got_batch)
             for record in tagged:
                 record.setdefault("trace", {})["entities"] = WORKER
                 await _out("tagged topic", tagged_topic.send, key=record["id"].encode(), value=codec.encode(record))
+            meter.done("tagged", started, len(tagged))
             log.debug("ner batch %d: waited %.3fs, ner %.3fs, send %.3fs", len(events), got_batch - idle_since,
                       ner_done - got_batch, time.monotonic() - ner_done)
             idle_since = time.monotonic()
@@ -229,9 +235,11 @@ if "sink" in settings.stages:
     @app.agent(tagged_topic, name="sink")
     @crash_stops_worker
     async def sink_agent(stream):
+        meter = metrics.stage("sink")
         async for event in stream.events():
             partition = event.message.partition
             on_topic = await _partition_state(_enriched_on_topic, partition, _ids_on_enriched)
+            started = meter.start()
             try:
                 record: dict[str, Any] = codec.decode(event.value)
                 record["timings"]["sink_at"] = utc_now()
@@ -239,43 +247,42 @@ if "sink" in settings.stages:
                 if settings.validate_output:  # ~7 ms a record: off on the hot path unless asked for
                     schemas.validate("enriched", record)
             except Exception as exc:
-                await _dead(event, "sink", "stage_error", f"{type(exc).__name__}: {exc}")
+                await _dead(event, "sink", exc)
                 continue
             # file first, then topic; both skip what they already hold, so re-delivery writes nothing twice
             await _out("enriched.jsonl", _write_jsonl, "enriched.jsonl", record)
-            if record["id"] not in on_topic:
-                await _out("enriched topic", _delivered, enriched_topic, key=record["id"].encode(),
-                           value=codec.encode(record), partition=partition)
-                on_topic.add(record["id"])
+            if record["id"] in on_topic:  # re-delivered after a crash: written already
+                meter.done("redelivered", started)
+                continue
+            await _out("enriched topic", _delivered, enriched_topic, key=record["id"].encode(),
+                       value=codec.encode(record), partition=partition)
+            on_topic.add(record["id"])
+            meter.done("enriched", started)
 
     @app.agent(duplicates_topic, name="duplicates-sink")
     @crash_stops_worker
     async def duplicates_sink(stream):
+        meter = metrics.stage("duplicates-sink")
         async for value in stream:
+            started = meter.start()
             await _out("duplicates.jsonl", _write_jsonl, "duplicates.jsonl", codec.decode(value))
+            meter.done("written", started)
 
     @app.agent(deadletter_topic, name="deadletter-sink")
     @crash_stops_worker
     async def deadletter_sink(stream):
+        meter = metrics.stage("deadletter-sink")
         async for value in stream:
+            started = meter.start()
             await _out("deadletter.jsonl", _write_jsonl, "deadletter.jsonl", codec.decode(value), key=letter_key)
+            meter.done("written", started)
 
 
 _watchdog = BrokerWatchdog(settings.broker, settings.broker_wait)
 app.timer(interval=1.0)(_watchdog.check)
 
 
-_models_pending = {s for s in settings.stages if s in ("language", "entities")}
-
-
-def _loaded(stage: str) -> None:
-    _models_pending.discard(stage)
-    if not _models_pending:
-        readiness.ok("models")
-
-
-if not _models_pending:
-    readiness.ok("models")
+readiness.pending("models", {s for s in settings.stages if s in ("language", "entities")}, "models not loaded yet")
 
 
 @app.on_partitions_assigned.connect
@@ -292,8 +299,6 @@ async def _forget_revoked(app, revoked, **kwargs) -> None:
             _indexes.pop(tp.partition, None)
         elif tp.topic == settings.topic("tagged"):
             _enriched_on_topic.pop(tp.partition, None)
-
-
 
 
 def shutdown_children() -> None:

@@ -26,6 +26,8 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
                                        "(NEWSFEED_NER_CPUS)"),
           length: str = typer.Option("seed", help="article length: 'seed' (3,000-6,000 chars, like the seed "
                                      "articles) or 'short' (~2,000 chars)"),
+          metrics: str = typer.Option("on", help="worker metrics: 'on', 'off', or a list ('on,off') to run each "
+                                      "worker count with and without them and print their cost"),
           seeds: Path = typer.Option(Path("seeds"), help="the articles the synthetic load is built from "
                                      "(bench/english: English ones)"),
           language: str = typer.Option("fr", help="the language of those articles: bare spaCy runs the model "
@@ -41,14 +43,18 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
     if not counts or min(counts) < 1:
         console.print(f"[red]--workers:[/red] expected a count or a list of counts like 1,2; got {workers!r}")
         raise typer.Exit(2)
+    switches = [m.strip() for m in metrics.split(",") if m.strip()]
+    if not switches or set(switches) - {"on", "off"}:
+        console.print(f"[red]--metrics:[/red] expected on, off or a list like on,off; got {metrics!r}")
+        raise typer.Exit(2)
     settings = settings_or_exit()
     if language not in settings.ner_model_map():
         console.print(f"[red]--language:[/red] no spaCy model for {language!r} (see `newsfeed models`)")
         raise typer.Exit(2)
     results = []
-    for count in counts:
+    for count, switch in ((c, m) for c in counts for m in switches):
         result = run_bench(settings, n, mix, seed, count, rate, output, seeds, pin_ner=pin_ner,
-                           length=length, language=language)
+                           length=length, metrics=switch == "on", language=language)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
         chart(result, png_path)
@@ -56,11 +62,13 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
         out.print(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
                                        f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
-                                       f"{', NER pinned' if pin_ner else ''}"))
+                                       f"{', NER pinned' if pin_ner else ''}, metrics {switch}"))
         out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
         results.append(result)
-    if len(results) > 1:
+    if len(counts) > 1:
         out.print(_scaling_table(results))
+    if len(set(switches)) > 1:
+        out.print(_metrics_cost_table(results))
 
 
 def _bench_table(result: dict, title: str) -> Table:
@@ -125,4 +133,23 @@ def _scaling_table(results: list[dict]) -> Table:
                       f"{fmt(steady / base['steady_ner_docs_s'] if steady and base['steady_ner_docs_s'] else None, '×')}",
                       fmt(bare), fmt(bare / base["bare_spacy_docs_s"], "×"),
                       f"{fmt(whole / bare, digits=3)} / {fmt(steady / bare if steady else None, digits=3)}")
+    return table
+
+
+def _metrics_cost_table(results: list[dict]) -> Table:
+    """The cost of metrics: ratio to bare spaCy (each run against its own bare measure) with and without."""
+    table = Table(title="cost of metrics: pipeline ÷ bare spaCy in the same command (medians of repeated runs)")
+    for column in ("workers", "metrics", "runs", "ratio whole", "ratio steady"):
+        table.add_column(column, justify="right")
+    ratios: dict[tuple[int, bool], tuple[float, float]] = {}
+    for count, on in dict.fromkeys((r["workers"], r["metrics"]) for r in results):
+        runs = [r for r in results if r["workers"] == count and r["metrics"] == on]
+        whole = statistics.median(r["ratio_pipeline_to_bare"] for r in runs)
+        steady = statistics.median(r.get("steady_ratio_pipeline_to_bare") or whole for r in runs)
+        ratios[(count, on)] = (whole, steady)
+        table.add_row(str(count), "on" if on else "off", str(len(runs)), f"{whole:.3f}", f"{steady:.3f}")
+    for count in dict.fromkeys(c for c, _ in ratios):
+        if (count, True) in ratios and (count, False) in ratios:
+            (w_on, s_on), (w_off, s_off) = ratios[(count, True)], ratios[(count, False)]
+            table.add_row(str(count), "cost", "", f"{1 - w_on / w_off:+.1%}", f"{1 - s_on / s_off:+.1%}")
     return table

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable, TypeVar
+
 import typer
 from rich.console import Console
 
 from pipeline import config as config_mod
 from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.topics import create_topics as _create_topics
+from pipeline.runtime.preflight import PreflightError, check_output_dir
 
+T = TypeVar("T")
 cli = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="newsfeed: stream news articles through language detection, deduplication and NER.")
 console = Console(stderr=True)
@@ -28,13 +33,17 @@ def settings_or_exit() -> config_mod.Settings:
         raise typer.Exit(2)
 
 
-def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+def with_broker(what: str, fn: Callable[[], T], settings: config_mod.Settings) -> T:
+    """fn() retried while the broker is unreachable; after NEWSFEED_BROKER_WAIT a clear error and exit 3."""
     try:
-        return with_broker_retry("topics", lambda: _create_topics(settings, address), settings.broker_wait,
-                                 log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+        return with_broker_retry(what, fn, settings.broker_wait, log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
     except ConnectionError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3)
+
+
+def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+    return with_broker("topics", lambda: _create_topics(settings, address), settings)
 
 
 def require_broker(settings: config_mod.Settings) -> str:
@@ -43,3 +52,12 @@ def require_broker(settings: config_mod.Settings) -> str:
                       "address it prints, or point it at a Kafka cluster.")
         raise typer.Exit(2)
     return settings.broker
+
+
+def output_dir_or_exit(path: Path) -> Path:
+    """Preflight: the output directory can be created and written, else exit 2 saying how to fix it."""
+    try:
+        return check_output_dir(path)
+    except PreflightError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)

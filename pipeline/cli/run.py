@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pipeline.kafka.broker import broker_address
 
-from .common import LIMIT, PATHS, RATE, REPEAT, cli, console, create_topics, out, settings_or_exit
+from .common import LIMIT, PATHS, RATE, REPEAT, cli, console, create_topics, out, output_dir_or_exit, settings_or_exit
 from .send import _replay
 
 
@@ -30,7 +30,7 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
     started = time.monotonic()
     settings = settings_or_exit()
     output = output or settings.output_dir
-    output.mkdir(parents=True, exist_ok=True)
+    output_dir_or_exit(output)
     with broker_address(settings.broker) as address:
         create_topics(settings, address)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_OUTPUT_DIR": str(output)}

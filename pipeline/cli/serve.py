@@ -10,26 +10,46 @@ from typing import Optional
 
 import typer
 
-from pipeline.kafka.broker import EmbeddedBroker, broker_address
+from pipeline.kafka.broker import BrokerError, EmbeddedBroker, broker_address
 from pipeline.kafka.topics import TOPICS
 
-from .common import cli, create_topics, out, require_broker, settings_or_exit
+from .common import cli, console, create_topics, out, output_dir_or_exit, require_broker, settings_or_exit
+
+
+class _StopRequested(Exception):
+    pass
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGINT end the command cleanly (exit 0). As PID 1, a container's entry process, SIGTERM
+    has no default action: without a handler `docker stop` waits its grace period, then kills (exit 137)."""
+    def request_stop(signum, _frame):
+        raise _StopRequested(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, request_stop)
 
 
 @cli.command()
 def broker(port: int = typer.Option(9092, help="port on 127.0.0.1 (0: any free port)")) -> None:
     """Run the embedded broker (Tansu, memory storage, loopback only) in the foreground."""
+    stop_on_signals()
     settings = settings_or_exit()
-    b = EmbeddedBroker(port=port or None).start()
-    create_topics(settings, b.address)
-    out.print(f"newsfeed broker listening on {b.address} (loopback only, memory storage)")
-    out.print(f"export NEWSFEED_BROKER={b.address}", highlight=False)
-    stop = {"now": False}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.update(now=True))
+    b = EmbeddedBroker(port=port or None)
     try:
-        while not stop["now"] and b.process and b.process.poll() is None:
+        b.start()
+        create_topics(settings, b.address)
+        out.print(f"newsfeed broker listening on {b.address} (loopback only, memory storage)")
+        out.print(f"export NEWSFEED_BROKER={b.address}", highlight=False)
+        while b.process and b.process.poll() is None:
             time.sleep(0.2)
+        console.print(f"[red]the broker process exited with code {b.process.returncode if b.process else '?'}[/red]")
+        raise typer.Exit(1)
+    except BrokerError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1)
+    except _StopRequested:
+        pass
     finally:
         b.stop()
 
@@ -44,10 +64,31 @@ def topics() -> None:
         out.print(f"{settings.topic(name):32} {mark:8} {what}", highlight=False)
 
 
+LOG_LEVELS = {"crit": "crit", "critical": "crit", "error": "error", "warn": "warn", "warning": "warn",
+              "info": "info", "debug": "debug"}
+
+
+def _log_level(value: str) -> str:
+    if value.lower() not in LOG_LEVELS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return LOG_LEVELS[value.lower()]  # Faust's own names
+
+
 @cli.command()
-def worker(loglevel: str = typer.Option("warning", "--loglevel", "-l")) -> None:
+def worker(loglevel: str = typer.Option("info", "--loglevel", "-l", callback=_log_level,
+                                        help="crit, error, warn(ing), info or debug")) -> None:
     """Run the stream workers (the stages in NEWSFEED_STAGES). Starts an embedded broker when none is set."""
+    stop_on_signals()  # until Faust installs its own handlers (model loading takes seconds)
     settings = settings_or_exit()
+    if "sink" in settings.stages:
+        output_dir_or_exit(settings.output_dir)
+    try:
+        _run_worker(settings, loglevel)
+    except _StopRequested:
+        raise typer.Exit(0)
+
+
+def _run_worker(settings, loglevel: str) -> None:
     with broker_address(settings.broker) as address:
         create_topics(settings, address)
         os.environ["NEWSFEED_BROKER"] = address
@@ -79,6 +120,7 @@ def tail(topic: str = typer.Option("enriched", "--topic", "-t", help="topic name
 
     from kafka import KafkaConsumer
 
+    stop_on_signals()
     settings = settings_or_exit()
     name = topic if topic.startswith(settings.topic_prefix) else settings.topic(topic)
     consumer = KafkaConsumer(
@@ -94,7 +136,7 @@ def tail(topic: str = typer.Option("enriched", "--topic", "-t", help="topic name
             count += 1
             if max_messages and count >= max_messages:
                 break
-    except KeyboardInterrupt:
+    except _StopRequested:
         pass
     finally:
-        consumer.close()
+        consumer.close(autocommit=False)  # a stop must be quick; the next tail starts from --from-beginning/latest

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Iterable, Mapping
+
+import orjson
 
 from pipeline.contracts.records import SCHEMA_VERSION, utc_now
 
@@ -46,6 +48,39 @@ def dead_letter(*, payload: bytes | None, kind: str, message: str, stage: str, t
         "payload_encoding": encoding,
         "failed_at": utc_now(),
     }
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(error kind, message) of a failure: a StageError's own kind, any other exception a stage_error."""
+    if isinstance(exc, StageError):
+        return exc.kind, str(exc)
+    return "stage_error", f"{type(exc).__name__}: {exc}"
+
+
+def record_id_of(payload: bytes | None) -> str | None:
+    """The article id when the payload still says which article it is."""
+    try:
+        return str(orjson.loads(payload).get("id") or "") or None
+    except Exception:  # not JSON, not an object: no id to name
+        return None
+
+
+HEADER_PREFIX = "newsfeed.error."
+
+
+def error_headers(letter: dict[str, Any], exc: BaseException,
+                  original: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None = None) -> list[tuple[str, bytes]]:
+    """Kafka headers of a dead letter, modelled on Kafka Connect's `__connect.errors.*`: the original
+    record's headers kept, then where and why it failed, so a consumer can route or count dead letters
+    without parsing the body (which carries the same facts and the original payload)."""
+    source = letter["source"]
+    cls = type(exc)
+    facts = {"topic": source["topic"], "partition": source["partition"], "offset": source["offset"],
+             "stage": letter["stage"], "kind": letter["error"]["kind"],
+             "exception.class": f"{cls.__module__}.{cls.__qualname__}",
+             "exception.message": str(exc)[:2000]}
+    kept = list(original.items() if isinstance(original, Mapping) else original or ())
+    return kept + [(HEADER_PREFIX + name, str(value).encode("utf-8")) for name, value in facts.items()]
 
 
 def letter_key(letter: dict[str, Any]) -> str:

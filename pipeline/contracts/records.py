@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,6 +18,8 @@ def parse_time(value: str | None) -> datetime | None:
     """Parse a (possibly reduced-precision) ISO 8601 timestamp; None when absent or unreadable."""
     if not value:
         return None
+    if not isinstance(value, str):
+        return None
     text = value.strip().replace("Z", "+00:00")
     for candidate in (text, text + "-01", text + "-01-01"):
         try:
@@ -25,6 +28,34 @@ def parse_time(value: str | None) -> datetime | None:
             continue
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     return None
+
+
+# the schemas' partial_datetime pattern: a date-time, or a date of reduced precision
+_DATE_SHAPE = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+                         r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?)?)?$")
+
+
+def check_dates(record: dict[str, Any]) -> list[str]:
+    """Dates that are not dates (2025-13-45, 2025-02-30, 0000-00-00, hour 25) must not reach consumers,
+    whose date parsers would fail, and must not cost the article either. So: `published_at` becomes null,
+    `ingested_at` becomes now (when we saw it); the original is kept in `<field>_raw` and a note in `notes`.
+    Applied by replay's readers and again at ingest. Returns the notes added."""
+    added = []
+    for name, replacement in (("published_at", None), ("ingested_at", utc_now())):
+        value = record.get(name)
+        if value is None:
+            if name == "ingested_at":
+                record[name] = replacement  # a producer that does not say when it sent: when we read it
+            continue
+        if isinstance(value, str) and _DATE_SHAPE.match(value.strip()) and parse_time(value) and (
+                name == "published_at" or len(value.strip()) > 10):  # ingested_at: a full date-time
+            continue
+        record[f"{name}_raw"] = value
+        record[name] = replacement
+        added.append(f"{name}: {value!r} is not a valid date; set to {replacement or 'null'}, original in {name}_raw")
+    if added:
+        record["notes"] = [*record.get("notes", []), *added]
+    return added
 
 
 def content_id(source: str, text: str) -> str:

@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import psutil
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -26,6 +28,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
         return s.getsockname()[1]
+
+
+def port_owner(port: int) -> str | None:
+    """None when nothing listens on the loopback port; else a description of who does (best effort)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((LOOPBACK, port))
+            return None
+        except OSError:
+            pass
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            try:
+                return f" by pid {conn.pid} ({' '.join(psutil.Process(conn.pid).cmdline()[:3])})"
+            except psutil.Error:
+                return f" by pid {conn.pid}"
+    return ""
 
 
 def tansu_binary() -> str:
@@ -62,6 +82,10 @@ class EmbeddedBroker:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
+        taken = port_owner(self.port)
+        if taken is not None:
+            raise BrokerError(f"port {self.port} on {LOOPBACK} is already in use{taken}: another broker? "
+                              "Stop it, or pick another port (--port, 0 for any free one)")
         url = f"tcp://{self.address}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
@@ -72,10 +96,24 @@ class EmbeddedBroker:
         )
         try:
             wait_until_answering(self.address, timeout)
+            self._check_it_is_ours()
         except BrokerError:
             self.stop()
             raise
         return self
+
+    def _check_it_is_ours(self) -> None:
+        """Something answering on the port is not enough: another process may have taken it meanwhile."""
+        if self.process is None or self.process.poll() is not None:
+            raise BrokerError(f"the broker process exited (code {self.process.returncode if self.process else '?'}); "
+                              f"whatever answers on {self.address} is not ours")
+        try:
+            listeners = {c.laddr.port for c in psutil.Process(self.process.pid).net_connections(kind="tcp")
+                         if c.status == psutil.CONN_LISTEN}
+        except psutil.Error:  # /proc not ours to read (e.g. a PID namespace without its own /proc)
+            return
+        if self.port not in listeners:
+            raise BrokerError(f"the broker we started does not listen on {self.address}{port_owner(self.port) or ''}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

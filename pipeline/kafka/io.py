@@ -11,9 +11,9 @@ from kafka import KafkaConsumer, TopicPartition
 from pipeline.config import Settings
 
 
-def read_partition(bootstrap: str, settings: Settings, topic: str, partition: int,
-                   timeout: float = 60.0) -> Iterator[tuple[int, bytes | None, bytes | None]]:
-    """Yield (offset, key, value) for every message of one partition, from the beginning to its end.
+def read_partition(bootstrap: str, settings: Settings, topic: str, partition: int, timeout: float = 60.0,
+                   start: int = 0) -> Iterator[tuple[int, bytes | None, bytes | None]]:
+    """Yield (offset, key, value) for every message of one partition, from `start` (the beginning) to its end.
 
     The end is the high watermark that Fetch responses report, never ListOffsets(latest): the
     embedded broker (Tansu) answers that with the last batch's base offset + 1, which would stop a
@@ -24,7 +24,7 @@ def read_partition(bootstrap: str, settings: Settings, topic: str, partition: in
                              fetch_max_wait_ms=100, **settings.kafka_python_security())
     try:
         consumer.assign([tp])
-        consumer.seek(tp, 0)
+        consumer.seek(tp, start)
         deadline = time.monotonic() + timeout
         while True:
             batch = consumer.poll(timeout_ms=200).get(tp, [])

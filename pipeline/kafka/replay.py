@@ -15,7 +15,7 @@ import orjson
 
 from pipeline.contracts import codec
 from pipeline.config import Settings
-from pipeline.contracts.records import content_id, raw_article, utc_now
+from pipeline.contracts.records import check_dates, content_id, raw_article, utc_now
 from pipeline.stages.text import title_and_body
 
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
@@ -71,6 +71,7 @@ def read_jsonl(path: Path) -> Iterator[Item]:
         record.setdefault("schema_version", 1)
         record.setdefault("source", str(path))
         record.setdefault("id", str(value.get("id") or content_id(record["source"], record["text"])))
+        check_dates(record)
         yield Item(key=str(record["id"]), article=record)
 
 

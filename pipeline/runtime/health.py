@@ -22,6 +22,7 @@ class Readiness:
         self._lock = threading.Lock()
         self._failing: dict[str, str] = dict(initially_failing)
         self._since: dict[str, float] = {name: time.monotonic() for name in self._failing}
+        self._parts: dict[str, tuple[str, set[str]]] = {}
 
     def fail(self, name: str, reason: str) -> None:
         with self._lock:
@@ -35,6 +36,22 @@ class Readiness:
 
     def set(self, name: str, ok: bool, reason: str = "") -> None:
         self.ok(name) if ok else self.fail(name, reason)
+
+    def pending(self, name: str, parts: set[str], reason: str) -> None:
+        """`name` fails ("reason: the parts left") until `done(name, part)` was called for each of `parts`."""
+        with self._lock:
+            self._parts[name] = (reason, set(parts))
+        self._update_parts(name)
+
+    def done(self, name: str, part: str) -> None:
+        with self._lock:
+            self._parts[name][1].discard(part)
+        self._update_parts(name)
+
+    def _update_parts(self, name: str) -> None:
+        with self._lock:
+            reason, left = self._parts[name][0], sorted(self._parts[name][1])
+        self.set(name, not left, f"{reason}: {', '.join(left)}")
 
     @property
     def ready(self) -> bool:

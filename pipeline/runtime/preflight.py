@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import pwd
 from pathlib import Path
+
+
+log = logging.getLogger("newsfeed.preflight")
 
 
 class PreflightError(Exception):
@@ -36,6 +41,12 @@ def check_output_dir(path: Path) -> Path:
             f.write(b"ok\n")
         probe.unlink()
     except OSError as exc:
+        probe.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # a full disk is a passing fault, not a setting to fix: start, and let the output retries wait for room
+            log.warning("output directory %s is full (%s): starting anyway; writes are retried until there "
+                        "is room", path.resolve(), exc.strerror)
+            return path
         raise PreflightError(f"output directory {path.resolve()} is not writable by {_who()}: "
                              f"{exc.strerror or exc}; {fix}") from None
     for name in ("enriched.jsonl", "duplicates.jsonl", "deadletter.jsonl"):

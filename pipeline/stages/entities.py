@@ -8,7 +8,9 @@ into the record's (cleaned) text and `entity` the index of its `entity_summary` 
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -115,8 +117,18 @@ class EntityTagger:
 _child_tagger: EntityTagger | None = None
 
 
+def _die_with_parent() -> None:
+    """A worker that exits hard (a fatal fault's os._exit, SIGKILL) must not leave its NER child running:
+    Linux's PR_SET_PDEATHSIG kills the child when the parent goes."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the pool's own shutdown still stops the child on a clean exit
+
+
 def _child_init(models: dict[str, str], batch_size: int, cpus: tuple[int, ...] = ()) -> None:
     global _child_tagger
+    _die_with_parent()
     if cpus:  # optional pinning (NEWSFEED_NER_CPUS): keeps NER on a core of its own
         os.sched_setaffinity(0, set(cpus))
     _child_tagger = EntityTagger(models=models, batch_size=batch_size).load()

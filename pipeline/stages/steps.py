@@ -11,7 +11,7 @@ from pipeline.stages.dedup import DedupIndex, Verdict
 from pipeline.contracts.deadletter import StageError
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
-from pipeline.contracts.records import parse_time
+from pipeline.contracts.records import check_dates, parse_time
 from pipeline.stages.text import clean
 
 
@@ -28,6 +28,8 @@ def ingest(payload: bytes, max_bytes: int) -> dict[str, Any]:
         record = codec.decode(payload)
     except codec.DecodeError as exc:
         raise StageError(exc.kind, str(exc)) from None
+    if isinstance(record, dict):
+        check_dates(record)  # before validation: an impossible date is corrected and noted, not fatal
     problems = schemas.errors("raw", record)
     if problems:
         raise StageError("invalid_record", "; ".join(problems[:5]))
@@ -37,7 +39,7 @@ def ingest(payload: bytes, max_bytes: int) -> dict[str, Any]:
                          if record["text"].strip() else "text is empty")
     record["text"] = cleaned.text
     record["cleaning"] = {"removed_lines": cleaned.removed_lines, "removed_chars": cleaned.removed_chars}
-    if not record.get("published_at") and cleaned.published_at:
+    if not record.get("published_at") and parse_time(cleaned.published_at):
         record["published_at"] = cleaned.published_at
     record.setdefault("timings", {})
     return record

@@ -101,7 +101,7 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
 
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed",
-              language: str = "fr") -> dict[str, Any]:
+              metrics: bool = True, language: str = "fr") -> dict[str, Any]:
     """`language`: the language of the texts in `seed_dir`; bare spaCy runs the model the pipeline picks
     for it (the registry's choice, or NEWSFEED_NER_MODELS)."""
     model = settings.ner_model_map().get(language)
@@ -111,7 +111,8 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     syn = synthesize(n, seed_dir, mix=mix, seed=seed, source="bench", length=length)
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate,
-                              "pin_ner": pin_ner, "length": length, "language": language, "model": model,
+                              "pin_ner": pin_ner, "length": length, "metrics": metrics, "language": language,
+                              "model": model,
                               "mean_chars": round(statistics.mean(len(a["text"]) for a in syn.articles))}
     embedded = None if settings.broker else EmbeddedBroker().start()
     address = settings.broker or embedded.address
@@ -125,7 +126,9 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         bare_before = bare_spacy([clean(a["text"]).text for a in syn.articles if syn.truth[a["id"]]["kind"] == "unique"],
                                  bare_processes, model, settings.ner_batch_size)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
-               "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir)}
+               "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir),
+               # metrics off: no HTTP server, and the agents' meters record nothing (NEWSFEED_HTTP_PORT=0)
+               **({} if metrics else {"NEWSFEED_HTTP_PORT": "0"})}
         started = time.monotonic()
         logs = [output / f"{run_settings.app_id}-worker-{i}.log" for i in range(workers)]
         cpus = sorted(os.sched_getaffinity(0))

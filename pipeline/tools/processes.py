@@ -9,11 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.kafka.broker import free_port
+
 
 def start_worker(env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
-    """One worker process, its INFO log appended to `log` (which `wait_workers_ready` reads)."""
+    """One worker process, its INFO log appended to `log` (which `wait_workers_ready` reads). Unless env sets
+    NEWSFEED_HTTP_PORT, it serves HTTP on a free port (logged), so several workers on one host can start."""
+    if not env.get("NEWSFEED_HTTP_PORT"):
+        env = {**env, "NEWSFEED_HTTP_PORT": str(free_port())}
     with open(log, "ab") as out:   # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker", "-l", "info"], env=env,
+        return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "worker"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
