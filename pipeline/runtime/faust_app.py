@@ -9,6 +9,7 @@ from pathlib import Path
 import aiokafka
 import faust
 
+from pipeline.kafka.broker import free_port
 from pipeline.config import Settings, group_id
 
 
@@ -56,6 +57,10 @@ def make_app(settings: Settings) -> faust.App:
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,
+        # `faust -A workers.app worker` turns Faust's own web server on regardless: keep it off our
+        # NEWSFEED_HTTP_PORT (which serves /health, /ready, /metrics) on any free loopback port
+        web_bind="127.0.0.1",
+        web_port=free_port(),
         store="memory://",
         # all state lives in topics; keep Faust's scratch directory out of the working tree
         datadir=str(Path(tempfile.gettempdir()) / f"newsfeed-faust-{group}"),
