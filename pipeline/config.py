@@ -41,6 +41,10 @@ class Settings:
     lang_min_confidence: float = field(default_factory=lambda: float(_env("NEWSFEED_LANG_MIN_CONFIDENCE", "0.35")))
     lang_sample_chars: int = field(default_factory=lambda: int(_env("NEWSFEED_LANG_SAMPLE_CHARS", "3000")))
     lang_fast_path: bool = field(default_factory=lambda: _env("NEWSFEED_LANG_FAST_PATH", "1") not in ("0", "false", "no"))
+    # lingua's mode: "low" (trigrams, ~100 MB) or "high" (~1.1 GB, ~7 s holding the GIL); and the weight of
+    # fastText's vote added to lingua's values (0: lingua alone). bench/language.py compares them.
+    lang_accuracy: str = field(default_factory=lambda: _env("NEWSFEED_LANG_ACCURACY", "low"))
+    lang_vote: float = field(default_factory=lambda: float(_env("NEWSFEED_LANG_VOTE", "1")))
     dedup_threshold: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_THRESHOLD", "0.5")))
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))

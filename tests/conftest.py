@@ -107,7 +107,7 @@ def running_stack(broker, tmp_path_factory):
 
 
 def wait_for_workers(stack: Stack, settle: float | None = None, timeout: float = 120) -> None:
-    """Wait until every worker of the stack logged 'Worker ready', then let a rebalance settle."""
+    """Wait until every worker of the stack logged 'newsfeed: ready', then let a rebalance settle."""
     import time
 
     from pipeline.tools.processes import wait_workers_ready

@@ -52,7 +52,7 @@ def test_worker_with_no_arguments_gets_ready_and_stops_on_sigterm_as_pid_1(tmp_p
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
-        while b"Worker ready" not in log.read_bytes():
+        while b"newsfeed: ready" not in log.read_bytes():   # models loaded and group joined
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.3)

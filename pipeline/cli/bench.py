@@ -31,7 +31,10 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
           seeds: Path = typer.Option(Path("seeds"), help="the articles the synthetic load is built from "
                                      "(bench/english: English ones)"),
           language: str = typer.Option("fr", help="the language of those articles: bare spaCy runs the model "
-                                       "the pipeline picks for it")) -> None:
+                                       "the pipeline picks for it"),
+          before: str = typer.Option("", help="settings of a 'before' variant, e.g. 'NEWSFEED_LANG_ACCURACY=high "
+                                     "NEWSFEED_LANG_VOTE=0': each worker count then runs before and after, side "
+                                     "by side, and a last table compares them")) -> None:
     """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
     the ratio to bare spaCy measured in the same run."""
     from pipeline.tools.bench import chart, run_bench
@@ -47,14 +50,20 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
     if not switches or set(switches) - {"on", "off"}:
         console.print(f"[red]--metrics:[/red] expected on, off or a list like on,off; got {metrics!r}")
         raise typer.Exit(2)
+    try:
+        before_env = dict(pair.split("=", 1) for pair in before.split())
+    except ValueError:
+        console.print(f"[red]--before:[/red] expected NAME=VALUE settings separated by spaces; got {before!r}")
+        raise typer.Exit(2)
+    variants = [("before", before_env), ("after", {})] if before_env else [("", {})]
     settings = settings_or_exit()
     if language not in settings.ner_model_map():
         console.print(f"[red]--language:[/red] no spaCy model for {language!r} (see `newsfeed models`)")
         raise typer.Exit(2)
     results = []
-    for count, switch in ((c, m) for c in counts for m in switches):
+    for count, (variant, env), switch in ((c, v, m) for c in counts for v in variants for m in switches):
         result = run_bench(settings, n, mix, seed, count, rate, output, seeds, pin_ner=pin_ner,
-                           length=length, metrics=switch == "on", language=language)
+                           length=length, metrics=switch == "on", language=language, variant=variant, env_extra=env)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
         chart(result, png_path)
@@ -62,11 +71,15 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
         out.print(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
                                        f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
-                                       f"{', NER pinned' if pin_ner else ''}, metrics {switch}"))
+                                       f"{', NER pinned' if pin_ner else ''}, metrics {switch}"
+                                       f"{', ' + variant if variant else ''}"))
         out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
         results.append(result)
     if len(counts) > 1:
-        out.print(_scaling_table(results))
+        for variant, _env in variants:
+            out.print(_scaling_table([r for r in results if r["variant"] == variant], variant))
+    if before_env:
+        out.print(_before_after_table(results, before))
     if len(set(switches)) > 1:
         out.print(_metrics_cost_table(results))
 
@@ -76,7 +89,8 @@ def _bench_table(result: dict, title: str) -> Table:
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [
-        ("start-up (model load + group join)", f"{result['startup_s']} s"),
+        ("ready after launch (models loaded, group joined), per worker", " / ".join(f"{r} s" for r in result["ready_s"])),
+        ("worker loop CPU per article (all but NER)", f"{result['loop_ms_per_article']} ms"),
         ("end-to-end", f"{result['end_to_end_docs_s']} docs/s ({result['docs']} docs in {result['wall_s']} s)"),
         ("outcomes", f"{result['enriched']} enriched, {result['duplicates']} duplicates, "
                      f"{result['dead_letters']} dead letters"),
@@ -103,7 +117,7 @@ def _bench_table(result: dict, title: str) -> Table:
     return table
 
 
-def _scaling_table(results: list[dict]) -> Table:
+def _scaling_table(results: list[dict], variant: str = "") -> Table:
     """Each worker count against the first one listed; a count listed more than once (1,2,1,2) counts
     with the median of its runs, which evens out a shared machine's drift."""
     by_count: dict[int, list[dict]] = {}
@@ -117,7 +131,8 @@ def _scaling_table(results: list[dict]) -> Table:
     rows = {c: {k: median(runs, k) for k in ("pipeline_ner_docs_s", "steady_ner_docs_s", "bare_spacy_docs_s")}
             for c, runs in by_count.items()}
     base = rows[results[0]["workers"]]
-    table = Table(title=f"scaling against {results[0]['workers']} worker(s): runs back to back in this command"
+    table = Table(title=f"{variant + ': ' if variant else ''}scaling against {results[0]['workers']} worker(s): "
+                        "runs back to back in this command"
                         + (", medians of repeated counts" if len(by_count) < len(results) else ""))
     for column in ("workers", "runs", "NER docs/s whole / steady", "speed-up whole / steady", "bare docs/s",
                    "bare speed-up", "ratio to bare whole / steady"):
@@ -152,4 +167,26 @@ def _metrics_cost_table(results: list[dict]) -> Table:
         if (count, True) in ratios and (count, False) in ratios:
             (w_on, s_on), (w_off, s_off) = ratios[(count, True)], ratios[(count, False)]
             table.add_row(str(count), "cost", "", f"{1 - w_on / w_off:+.1%}", f"{1 - s_on / s_off:+.1%}")
+    return table
+
+
+def _before_after_table(results: list[dict], before: str) -> Table:
+    """The issue's four figures per worker count, before and after (medians of repeated runs)."""
+    table = Table(title=f"before ({before}) and after, side by side in this command: medians of repeated runs")
+    for column in ("workers", "variant", "runs", "peak RSS worker / NER child MB", "ready s (slowest worker)",
+                   "loop ms/article", "NER docs/s whole", "speed-up over 1 worker", "ratio to bare whole"):
+        table.add_column(column, justify="right")
+    def med(runs, fn):
+        values = [v for v in map(fn, runs) if v is not None]
+        return statistics.median(values) if values else float("nan")
+    one = {v: med([r for r in results if r["variant"] == v and r["workers"] == 1], lambda r: r["pipeline_ner_docs_s"])
+           for v in ("before", "after")}
+    for count, variant in dict.fromkeys((r["workers"], r["variant"]) for r in results):
+        runs = [r for r in results if r["workers"] == count and r["variant"] == variant]
+        whole = med(runs, lambda r: r["pipeline_ner_docs_s"])
+        table.add_row(str(count), variant, str(len(runs)),
+                      f"{med(runs, lambda r: r['peak_rss_mb_worker']):.0f} / {med(runs, lambda r: r['peak_rss_mb_ner']):.0f}",
+                      f"{med(runs, lambda r: max(r['ready_s'])):.1f}", f"{med(runs, lambda r: r['loop_ms_per_article']):.2f}",
+                      f"{whole:.2f}", f"{whole / one[variant]:.2f}×" if one[variant] == one[variant] else "—",
+                      f"{med(runs, lambda r: r['ratio_pipeline_to_bare']):.3f}")
     return table

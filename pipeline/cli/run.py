@@ -35,8 +35,8 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
         create_topics(settings, address)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_OUTPUT_DIR": str(output)}
         log_path = output / "worker.log"
-        proc = start_worker(env, log_path)
         startup = _StartupWatch(log_path, time.monotonic())
+        proc = start_worker(env, log_path)
         startup.start()
         try:
             result = _replay(rp, paths, repeat, limit, rate, address, settings)
@@ -59,11 +59,13 @@ class _StartupWatch:
         import threading
 
         self.log_path, self.since = log_path, since
+        # the log is appended to: marks of an earlier run in the same output directory do not count
+        self.offset = log_path.stat().st_size if log_path.exists() else 0
         self.seen: dict[str, float] = {}
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     MARKS = {"language models loaded": "language models", "NER models loaded": "NER models",
-             "Joined group": "group joined", "Worker ready": "worker ready"}
+             "Joined group": "group joined", "newsfeed: ready": "worker ready"}
 
     def start(self) -> None:
         self._thread.start()
@@ -71,7 +73,7 @@ class _StartupWatch:
     def _watch(self) -> None:
         deadline = time.monotonic() + 600
         while len(self.seen) < len(self.MARKS) and time.monotonic() < deadline:
-            text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            text = self.log_path.read_bytes()[self.offset:].decode(errors="replace") if self.log_path.exists() else ""
             for needle, name in self.MARKS.items():
                 if needle in text and name not in self.seen:
                     self.seen[name] = time.monotonic() - self.since

@@ -5,8 +5,12 @@ Plain state, no I/O: the agents and the watchdog set conditions, the HTTP server
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+
+log = logging.getLogger("newsfeed.worker")
+READY_LINE = "newsfeed: ready"   # logged once; what `wait_workers_ready` waits for
 
 # exit codes a supervisor (docker compose, systemd, Kubernetes) sees; the README lists them
 EXIT_CONFIG = 2        # bad settings or a failed preflight (e.g. output directory not writable)
@@ -23,6 +27,7 @@ class Readiness:
         self._failing: dict[str, str] = dict(initially_failing)
         self._since: dict[str, float] = {name: time.monotonic() for name in self._failing}
         self._parts: dict[str, tuple[str, set[str]]] = {}
+        self._said_ready = False
 
     def fail(self, name: str, reason: str) -> None:
         with self._lock:
@@ -33,6 +38,10 @@ class Readiness:
         with self._lock:
             self._failing.pop(name, None)
             self._since.pop(name, None)
+            first = not self._failing and not self._said_ready
+            self._said_ready = self._said_ready or first
+        if first:  # Faust logs "Worker ready" before the agents have loaded their models: this line waits
+            log.info("%s (models loaded, consumer group joined)", READY_LINE)
 
     def set(self, name: str, ok: bool, reason: str = "") -> None:
         self.ok(name) if ok else self.fail(name, reason)

@@ -101,7 +101,8 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
 
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed",
-              metrics: bool = True, language: str = "fr") -> dict[str, Any]:
+              metrics: bool = True, language: str = "fr", variant: str = "",
+              env_extra: dict[str, str] | None = None) -> dict[str, Any]:
     """`language`: the language of the texts in `seed_dir`; bare spaCy runs the model the pipeline picks
     for it (the registry's choice, or NEWSFEED_NER_MODELS)."""
     model = settings.ner_model_map().get(language)
@@ -112,7 +113,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate,
                               "pin_ner": pin_ner, "length": length, "metrics": metrics, "language": language,
-                              "model": model,
+                              "model": model, "variant": variant,
                               "mean_chars": round(statistics.mean(len(a["text"]) for a in syn.articles))}
     embedded = None if settings.broker else EmbeddedBroker().start()
     address = settings.broker or embedded.address
@@ -128,7 +129,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
                "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir),
                # metrics off: no HTTP server, and the agents' meters record nothing (NEWSFEED_HTTP_PORT=0)
-               **({} if metrics else {"NEWSFEED_HTTP_PORT": "0"})}
+               **({} if metrics else {"NEWSFEED_HTTP_PORT": "0"}), **(env_extra or {})}
         started = time.monotonic()
         logs = [output / f"{run_settings.app_id}-worker-{i}.log" for i in range(workers)]
         cpus = sorted(os.sched_getaffinity(0))
@@ -136,7 +137,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         pins = [{"NEWSFEED_NER_CPUS": str(cpus[-1 - i % len(cpus)])} if pin_ner else {} for i in range(workers)]
         procs = [start_worker({**env, **pin}, log) for log, pin in zip(logs, pins)]
         try:
-            wait_workers_ready(logs, procs)
+            result["ready_s"] = wait_workers_ready(logs, procs, since=started)   # launch -> models + group
             time.sleep(settings.session_timeout)   # let a rebalance between the workers settle
             result["startup_s"] = round(time.monotonic() - started, 2)
             watched = {f"worker-{i}": p.pid for i, p in enumerate(procs)}
@@ -188,6 +189,11 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     result["processes"] = {name: {"cpu_s": round(monitor.cpu[name] - cpu_before.get(name, 0), 1),
                                   "cpu_util": round((monitor.cpu[name] - cpu_before.get(name, 0)) / wall, 2),
                                   "peak_rss_mb": round(monitor.peak_rss[name] / 1e6)} for name in monitor.procs}
+    # the worker loops' CPU (everything but NER) per article, and peak RSS of the worker and NER processes
+    loops = [p for p in result["processes"] if p.startswith("worker-") and "-ner-" not in p]
+    result["loop_ms_per_article"] = round(1000 * sum(result["processes"][p]["cpu_s"] for p in loops) / n, 2)
+    for kind, names in (("worker", loops), ("ner", [p for p in result["processes"] if "-ner-" in p])):
+        result[f"peak_rss_mb_{kind}"] = max((result["processes"][p]["peak_rss_mb"] for p in names), default=None)
     # dedup quality against the ground truth, by story: across partitions a copy can overtake its
     # original, and then the copy is the one indexed first; a pair within one story is right either way
     root = {k: (t["of"] if t["kind"] != "unique" else k) for k, t in syn.truth.items()}

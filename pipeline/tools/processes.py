@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from pipeline.kafka.broker import free_port
+from pipeline.runtime.health import READY_LINE
 
 
 def start_worker(env: dict[str, str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
@@ -22,15 +23,22 @@ def start_worker(env: dict[str, str], log: Path, cwd: Path | None = None) -> sub
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
-def wait_workers_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float = 180) -> None:
-    """Wait until every worker process logged Faust's 'Worker ready' (models loaded, group joined)."""
-    deadline = time.monotonic() + timeout
-    while not all(p.exists() and b"Worker ready" in p.read_bytes() for p in logs):
+def wait_workers_ready(logs: list[Path], procs: list[subprocess.Popen], timeout: float = 180,
+                       since: float | None = None) -> list[float]:
+    """Wait until every worker process logged that it is ready (models loaded, group joined); returns the
+    seconds each took, from `since` (a time.monotonic() taken at launch) to when this saw its line."""
+    since = time.monotonic() if since is None else since
+    deadline, ready = since + timeout, [None] * len(logs)
+    while None in ready:
+        for i, log in enumerate(logs):
+            if ready[i] is None and log.exists() and READY_LINE.encode() in log.read_bytes():
+                ready[i] = round(time.monotonic() - since, 2)
         if any(p.poll() is not None for p in procs):
             raise RuntimeError(f"a worker exited during start-up; see {logs}")
         if time.monotonic() > deadline:
             raise TimeoutError("workers did not get ready")
-        time.sleep(0.2)
+        time.sleep(0.05)
+    return ready
 
 
 def stop_workers(procs: list[subprocess.Popen], grace: float = 30) -> None:
