@@ -41,7 +41,10 @@ def check_output_dir(path: Path) -> Path:
             f.write(b"ok\n")
         probe.unlink()
     except OSError as exc:
-        probe.unlink(missing_ok=True)
+        try:
+            probe.unlink(missing_ok=True)  # a full disk may have let it be created empty
+        except OSError:
+            pass  # read-only: it was never created
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             # a full disk is a passing fault, not a setting to fix: start, and let the output retries wait for room
             log.warning("output directory %s is full (%s): starting anyway; writes are retried until there "
