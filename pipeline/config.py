@@ -107,6 +107,14 @@ def group_id(settings: Settings) -> str:
     return f"{settings.app_id}-{'-'.join(settings.stages)}"
 
 
+def stages_of_group(app_id: str, name: str) -> tuple[str, ...] | None:
+    """The inverse of `group_id`: the stages a worker group runs, or None for any other group (a `tail`)."""
+    if name == app_id:
+        return ALL_STAGES
+    stages = tuple(name[len(app_id) + 1:].split("-")) if name.startswith(f"{app_id}-") else ()
+    return stages if stages and all(s in ALL_STAGES for s in stages) else None
+
+
 ENV_VARS = {f.name: f"NEWSFEED_{f.name.upper()}" for f in fields(Settings)}
 
 

@@ -15,29 +15,23 @@ import logging
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from pipeline.config import ALL_STAGES, Settings, group_id
+from pipeline.config import Settings, group_id, stages_of_group
+from pipeline.kafka.topics import AGENT_INPUTS, stage_of_agent
 
 log = logging.getLogger("newsfeed.groups")
 ACTIVE = ("Stable", "PreparingRebalance", "CompletingRebalance")  # (the embedded broker says "Unknown")
 
-# the topics each stage's agents consume (workers/app.py)
-STAGE_INPUTS = {"language": ("raw",), "dedup": ("languaged",), "entities": ("unique",),
-                "sink": ("tagged", "duplicates", "deadletter")}
-
 
 def is_layout_group(app_id: str, name: str) -> bool:
     """`app_id` or `app_id-<stage>-<stage>...`: a worker group of this app (not a `tail` or other reader)."""
-    if name == app_id:
-        return True
-    prefix = f"{app_id}-"
-    return name.startswith(prefix) and all(s in ALL_STAGES for s in name[len(prefix):].split("-"))
+    return stages_of_group(app_id, name) is not None
 
 
 def carry_over(settings: Settings, address: str) -> dict[TopicPartition, int]:
     """Move this worker's group forward to where other layouts got; return what was moved.
     A group with members is left alone: it is the running layout, and Kafka refuses to alter it."""
     mine = group_id(settings)
-    inputs = {settings.topic(t) for stage in settings.stages for t in STAGE_INPUTS[stage]}
+    inputs = {settings.topic(t) for agent, t in AGENT_INPUTS.items() if stage_of_agent(agent) in settings.stages}
     admin = KafkaAdminClient(bootstrap_servers=address, **settings.kafka_python_security())
     try:
         groups = {g["group_id"]: g.get("group_state", "") for g in admin.list_groups()}

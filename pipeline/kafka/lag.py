@@ -15,16 +15,10 @@ from typing import Iterable
 import orjson
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from pipeline.config import ALL_STAGES, Settings
+from pipeline.config import Settings, group_id, stages_of_group
 from pipeline.contracts.records import parse_time
 from pipeline.kafka.io import read_partition
-from pipeline.runtime.faust_app import group_id
-
-# stage (as the worker names its agents) -> the topic it consumes, in pipeline order
-STAGE_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique", "sink": "tagged",
-                "duplicates-sink": "duplicates", "deadletter-sink": "deadletter"}
-# the sink stage's process also runs the duplicates and dead-letter sinks
-RUNS_WITH = {"duplicates-sink": "sink", "deadletter-sink": "sink"}
+from pipeline.kafka.topics import AGENT_INPUTS, stage_of_agent
 
 
 @dataclass
@@ -51,16 +45,15 @@ def candidate_groups(settings: Settings, admin: KafkaAdminClient) -> list[str]:
         listed = []
     for entry in listed:
         name = entry.get("group_id") if isinstance(entry, dict) else entry[0]
-        if name and name.startswith(f"{settings.app_id}-"):
+        if name and stages_of_group(settings.app_id, name):
             groups.append(name)
     return list(dict.fromkeys(groups))
 
 
 def _stages_of(group: str, settings: Settings) -> set[str]:
-    if group == settings.app_id:
-        return set(STAGE_INPUTS)
-    stages = {s for s in ALL_STAGES if s in group[len(settings.app_id) + 1:].split("-")}
-    return stages | {s for s, host in RUNS_WITH.items() if host in stages}
+    """The agents a worker group runs (its stages' agents)."""
+    stages = stages_of_group(settings.app_id, group) or ()
+    return {agent for agent in AGENT_INPUTS if stage_of_agent(agent) in stages}
 
 
 def committed_offsets(settings: Settings, admin: KafkaAdminClient) -> dict[str, tuple[str, dict[int, int]]]:
@@ -69,11 +62,11 @@ def committed_offsets(settings: Settings, admin: KafkaAdminClient) -> dict[str, 
     for group in candidate_groups(settings, admin):
         offsets = admin.list_group_offsets({group: None}).get(group, {})
         for stage in _stages_of(group, settings):
-            topic = settings.topic(STAGE_INPUTS[stage])
+            topic = settings.topic(AGENT_INPUTS[stage])
             mine = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
             if mine and stage not in found:
                 found[stage] = (group, mine)
-    for stage in STAGE_INPUTS:   # nothing committed yet: the group this environment would use
+    for stage in AGENT_INPUTS:   # nothing committed yet: the group this environment would use
         found.setdefault(stage, (group_id(settings) if stage in _stages_of(group_id(settings), settings)
                                  else settings.app_id, {}))
     return found
@@ -107,14 +100,14 @@ def snapshot(settings: Settings, bootstrap: str) -> list[PartitionLag]:
     try:
         committed = committed_offsets(settings, admin)
         highs = high_watermarks(consumer, {
-            TopicPartition(settings.topic(STAGE_INPUTS[stage]), p): committed[stage][1].get(p, 0)
-            for stage in STAGE_INPUTS for p in range(settings.partitions)})
+            TopicPartition(settings.topic(AGENT_INPUTS[stage]), p): committed[stage][1].get(p, 0)
+            for stage in AGENT_INPUTS for p in range(settings.partitions)})
     finally:
         consumer.close()
         admin.close()
     return [PartitionLag(stage, committed[stage][0], settings.topic(topic), p, committed[stage][1].get(p, 0),
                          highs[TopicPartition(settings.topic(topic), p)])
-            for stage, topic in STAGE_INPUTS.items() for p in range(settings.partitions)]
+            for stage, topic in AGENT_INPUTS.items() for p in range(settings.partitions)]
 
 
 def topic_highs(settings: Settings, bootstrap: str, name: str) -> dict[int, int]:

@@ -20,6 +20,15 @@ TOPICS = {
     "dedup-index": "internal: the dedup index log, replayed to rebuild dedup state",
 }
 
+# each agent (as workers/app.py names it) and the topic it consumes, in pipeline order
+AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique", "sink": "tagged",
+                "duplicates-sink": "duplicates", "deadletter-sink": "deadletter"}
+
+
+def stage_of_agent(agent: str) -> str:
+    """The NEWSFEED_STAGES stage that runs an agent: the sink stage also runs the duplicates and dead-letter sinks."""
+    return "sink" if agent.endswith("-sink") else agent
+
 
 def all_topics(settings: Settings) -> list[str]:
     return [settings.topic(name) for name in TOPICS]
