@@ -84,6 +84,12 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         out.print(_metrics_cost_table(results))
 
 
+def _median(runs: list[dict], value) -> float | None:
+    """Median of value(run) over the runs that have one (None when none has)."""
+    values = [v for v in map(value, runs) if v is not None]
+    return statistics.median(values) if values else None
+
+
 def _bench_table(result: dict, title: str) -> Table:
     table = Table(title=title)
     table.add_column("measure")
@@ -124,11 +130,8 @@ def _scaling_table(results: list[dict], variant: str = "") -> Table:
     for r in results:
         by_count.setdefault(r["workers"], []).append(r)
 
-    def median(runs: list[dict], key: str) -> float | None:
-        values = [r[key] for r in runs if r.get(key)]
-        return statistics.median(values) if values else None
-
-    rows = {c: {k: median(runs, k) for k in ("pipeline_ner_docs_s", "steady_ner_docs_s", "bare_spacy_docs_s")}
+    rows = {c: {k: _median(runs, lambda r: r.get(k) or None)
+                for k in ("pipeline_ner_docs_s", "steady_ner_docs_s", "bare_spacy_docs_s")}
             for c, runs in by_count.items()}
     base = rows[results[0]["workers"]]
     table = Table(title=f"{variant + ': ' if variant else ''}scaling against {results[0]['workers']} worker(s): "
@@ -159,8 +162,8 @@ def _metrics_cost_table(results: list[dict]) -> Table:
     ratios: dict[tuple[int, bool], tuple[float, float]] = {}
     for count, on in dict.fromkeys((r["workers"], r["metrics"]) for r in results):
         runs = [r for r in results if r["workers"] == count and r["metrics"] == on]
-        whole = statistics.median(r["ratio_pipeline_to_bare"] for r in runs)
-        steady = statistics.median(r.get("steady_ratio_pipeline_to_bare") or whole for r in runs)
+        whole = _median(runs, lambda r: r["ratio_pipeline_to_bare"])
+        steady = _median(runs, lambda r: r.get("steady_ratio_pipeline_to_bare") or whole)
         ratios[(count, on)] = (whole, steady)
         table.add_row(str(count), "on" if on else "off", str(len(runs)), f"{whole:.3f}", f"{steady:.3f}")
     for count in dict.fromkeys(c for c, _ in ratios):
@@ -176,17 +179,16 @@ def _before_after_table(results: list[dict], before: str) -> Table:
     for column in ("workers", "variant", "runs", "peak RSS worker / NER child MB", "ready s (slowest worker)",
                    "loop ms/article", "NER docs/s whole", "speed-up over 1 worker", "ratio to bare whole"):
         table.add_column(column, justify="right")
-    def med(runs, fn):
-        values = [v for v in map(fn, runs) if v is not None]
-        return statistics.median(values) if values else float("nan")
-    one = {v: med([r for r in results if r["variant"] == v and r["workers"] == 1], lambda r: r["pipeline_ner_docs_s"])
-           for v in ("before", "after")}
+    one = {v: _median([r for r in results if r["variant"] == v and r["workers"] == 1],
+                      lambda r: r["pipeline_ner_docs_s"]) for v in ("before", "after")}
     for count, variant in dict.fromkeys((r["workers"], r["variant"]) for r in results):
         runs = [r for r in results if r["workers"] == count and r["variant"] == variant]
-        whole = med(runs, lambda r: r["pipeline_ner_docs_s"])
+        whole = _median(runs, lambda r: r["pipeline_ner_docs_s"])
         table.add_row(str(count), variant, str(len(runs)),
-                      f"{med(runs, lambda r: r['peak_rss_mb_worker']):.0f} / {med(runs, lambda r: r['peak_rss_mb_ner']):.0f}",
-                      f"{med(runs, lambda r: max(r['ready_s'])):.1f}", f"{med(runs, lambda r: r['loop_ms_per_article']):.2f}",
-                      f"{whole:.2f}", f"{whole / one[variant]:.2f}×" if one[variant] == one[variant] else "—",
-                      f"{med(runs, lambda r: r['ratio_pipeline_to_bare']):.3f}")
+                      f"{_median(runs, lambda r: r['peak_rss_mb_worker']):.0f} / "
+                      f"{_median(runs, lambda r: r['peak_rss_mb_ner']):.0f}",
+                      f"{_median(runs, lambda r: max(r['ready_s'])):.1f}",
+                      f"{_median(runs, lambda r: r['loop_ms_per_article']):.2f}",
+                      f"{whole:.2f}", f"{whole / one[variant]:.2f}×" if one[variant] else "—",
+                      f"{_median(runs, lambda r: r['ratio_pipeline_to_bare']):.3f}")
     return table

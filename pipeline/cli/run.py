@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from pipeline.kafka.broker import broker_address
+from pipeline.runtime.health import READY_LINE
 
 from .common import LIMIT, PATHS, RATE, REPEAT, cli, console, create_topics, out, output_dir_or_exit, settings_or_exit
 from .send import _replay
@@ -65,7 +66,7 @@ class _StartupWatch:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     MARKS = {"language models loaded": "language models", "NER models loaded": "NER models",
-             "Joined group": "group joined", "newsfeed: ready": "worker ready"}
+             "Joined group": "group joined", READY_LINE: "worker ready"}
 
     def start(self) -> None:
         self._thread.start()

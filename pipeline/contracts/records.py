@@ -16,9 +16,7 @@ def utc_now() -> str:
 
 def parse_time(value: str | None) -> datetime | None:
     """Parse a (possibly reduced-precision) ISO 8601 timestamp; None when absent or unreadable."""
-    if not value:
-        return None
-    if not isinstance(value, str):
+    if not value or not isinstance(value, str):
         return None
     text = value.strip().replace("Z", "+00:00")
     for candidate in (text, text + "-01", text + "-01-01"):
