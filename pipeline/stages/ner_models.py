@@ -100,7 +100,8 @@ def ner_only_exclusions(package: str) -> list[str]:
     shared `transformer`; the core models' NER has its own tok2vec): NER-only loading is ~2x faster."""
     from spacy.util import load_config
 
-    configs = sorted(_package_dir(package).glob("*/config.cfg")) if _package_dir(package) else []
+    package_dir = _package_dir(package)
+    configs = sorted(package_dir.glob("*/config.cfg")) if package_dir else []
     if not configs:   # not a packaged model (a path, a custom loader): the components a core model has
         return ["tok2vec", "morphologizer", "parser", "tagger", "attribute_ruler", "lemmatizer", "senter"]
     config = load_config(configs[-1], interpolate=False)
