@@ -43,6 +43,9 @@ def test_seeds_reach_enriched_jsonl_and_topic_exactly_once(running_stack):
     assert sorted(unique_partition) == sorted(languaged.values()) == sorted(keys)
     assert all(unique_partition[record_id] == offset % settings.partitions
                for (_p, offset), record_id in languaged.items())
+    # the enriched record lands in the unique partition's number: the read-back that keeps the sink exactly-once
+    enriched_partition = {record_id: p for (p, _offset), record_id in ids_by_partition("enriched").items()}
+    assert enriched_partition == unique_partition
 
     # an ordinary Kafka client in its own consumer group reads the enriched topic
     consumer = KafkaConsumer(running_stack.settings.topic("enriched"), bootstrap_servers=running_stack.address,

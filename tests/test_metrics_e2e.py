@@ -52,8 +52,8 @@ def test_seeds_twice_counts_lag_zero_and_status_agrees(observed):
     assert value(samples, "newsfeed_last_processed_timestamp_seconds", stage="sink") > 0
     assert value(samples, "newsfeed_ready") == 1 and value(samples, "newsfeed_rebalances_total") >= 1
     assert value(samples, "process_resident_memory_bytes") > 0   # the default process collector
-    # every owned partition of every stage, one worker: 6 input topics x partitions
-    assert len(lags(samples)) == 6 * stack.settings.partitions
+    # every owned partition of every agent, one worker: 5 input topics x partitions
+    assert len(lags(samples)) == 5 * stack.settings.partitions
 
     status = orjson.loads(newsfeed(stack, "status", "--json", "--interval", "0.5").stdout)
     committed = offsets_by_partition(samples, "newsfeed_consumer_committed_offset")
@@ -63,8 +63,8 @@ def test_seeds_twice_counts_lag_zero_and_status_agrees(observed):
         for p in row["partitions"]:
             assert p["committed"] == committed[(stage, p["partition"])] == p["high_watermark"]
             assert p["high_watermark"] == highs[(stage, p["partition"])]
-    assert status["stages"]["sink"]["partitions"][0]["committed"] + \
-        status["stages"]["sink"]["partitions"][1]["committed"] == 5
+    assert status["stages"]["entities"]["partitions"][0]["committed"] + \
+        status["stages"]["entities"]["partitions"][1]["committed"] == 5
     assert status["dead_letters"] == 0 and status["latency_s"]["records"] == 5
     assert 0 < status["latency_s"]["p50"] <= status["latency_s"]["p99"]
 

@@ -1,4 +1,5 @@
-"""The Faust app: one agent per stage, wiring topics to `pipeline` logic and nothing more.
+"""The Faust app: one agent per stage (entities also writes the enriched outputs), wiring topics to
+`pipeline` logic and nothing more.
 
 Start with `newsfeed worker` (starts an embedded broker when NEWSFEED_BROKER is unset) or
 `faust -A workers.app worker` (needs NEWSFEED_BROKER). NEWSFEED_STAGES picks the agents a process runs.
@@ -56,7 +57,7 @@ def _topic(name: str) -> faust.TopicT:
     return app.topic(settings.topic(name), key_type=bytes, value_type=bytes, partitions=settings.partitions)
 
 
-raw_topic, languaged_topic, unique_topic, tagged_topic = map(_topic, ("raw", "languaged", "unique", "tagged"))
+raw_topic, languaged_topic, unique_topic = map(_topic, ("raw", "languaged", "unique"))
 enriched_topic, duplicates_topic, deadletter_topic, index_topic = map(
     _topic, ("enriched", "duplicates", "deadletter", "dedup-index"))
 
@@ -75,9 +76,9 @@ async def _dead(event: faust.EventT, stage: str, exc: BaseException, record_id: 
 async def _partition_state(cache: dict[int, Any], partition: int, load) -> Any:
     """State kept per input partition, rebuilt from its log the first time this process owns it
     (and again after a revocation drops it)."""
-    if partition not in cache:
-        cache[partition] = await _in_thread(load, partition)
-    return cache[partition]
+    if partition not in cache:  # a future: concurrent actors share one load
+        cache[partition] = asyncio.ensure_future(_in_thread(load, partition))
+    return await cache[partition]
 
 
 def _in_thread(fn, *args):
@@ -159,8 +160,10 @@ if "dedup" in settings.stages:
             meter.done("unique", started)
 
 
-# --- entities: unique -> tagged, batched into one nlp.pipe call ---------------------------------------
-# NER runs in a thread (NEWSFEED_NER_PROCESSES=0) or in child processes; either way the loop stays free.
+# --- entities + sink: unique -> NER (batched into one nlp.pipe call) -> enriched topic + enriched.jsonl ---
+# One agent, not two joined by a topic: a hop would cost a produce, a consume and a re-encode of the whole
+# record per article on the loop that shares the cores with NER (issue 17). NER runs in a thread
+# (NEWSFEED_NER_PROCESSES=0) or in child processes; either way the loop stays free.
 tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, settings.ner_processes,
                         settings.ner_cpus)
           if settings.ner_processes > 0 and "entities" in settings.stages
@@ -169,49 +172,8 @@ if isinstance(tagger, ProcessTagger):
     # before lingua's warm-up holds the GIL: the child loads spaCy meanwhile
     tagger.start_loading(parent_nice=settings.loop_nice)
 
-if "entities" in settings.stages:
-    # two actors per NER child: while the child tags one batch, the next is already queued for it, so it
-    # never idles while this (niced, busy) loop hands back results and gathers more. Faust commits acked
-    # offsets in order, so out-of-order completion is safe.
-    @app.agent(unique_topic, name="entities", concurrency=max(1, 2 * settings.ner_processes))
-    @crash_stops_worker
-    async def entities_agent(stream):
-        started = time.monotonic()
-        await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
-        log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
-        readiness.done("models", "entities")
-        meter = metrics.stage("entities")
-        idle_since = time.monotonic()
-        async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
-            got_batch, started = time.monotonic(), meter.start(len(events))
-            records = []
-            for event in events:
-                try:
-                    records.append((event, codec.decode(event.value)))
-                except Exception as exc:
-                    await _dead(event, "entities", exc)
-            try:
-                tagged = await _in_thread(steps.tag_entities, [r for _, r in records], tagger)
-            except Exception:  # tag one by one so only the failing record is dead-lettered
-                tagged = []
-                for event, record in records:
-                    try:
-                        tagged += await _in_thread(steps.tag_entities, [record], tagger)
-                    except Exception as one:
-                        await _dead(event, "entities", one, record.get("id"))
-            ner_done = time.monotonic()
-            meter.ner(len(records), ner_done - got_batch)
-            for record in tagged:
-                record.setdefault("trace", {})["entities"] = WORKER
-                await _out("tagged topic", tagged_topic.send, key=record["id"].encode(), value=codec.encode(record))
-            meter.done("tagged", started, len(tagged))
-            log.debug("ner batch %d: waited %.3fs, ner %.3fs, send %.3fs", len(events), got_batch - idle_since,
-                      ner_done - got_batch, time.monotonic() - ner_done)
-            idle_since = time.monotonic()
-
-
-# --- sink: tagged -> enriched topic + enriched.jsonl; duplicates and dead letters -> their JSONL ------
-_enriched_on_topic: dict[int, set[str]] = {}
+# unique partition -> ids already on the enriched partition of the same number (the agent writes there)
+_enriched_on_topic: dict[int, Any] = {}
 _sinks: dict[str, JsonlSink] = {}
 
 
@@ -231,34 +193,80 @@ def _ids_on_enriched(partition: int) -> set[str]:
             read_partition(settings.broker, settings, settings.topic("enriched"), partition)}
 
 
-if "sink" in settings.stages:
-    @app.agent(tagged_topic, name="sink")
-    @crash_stops_worker
-    async def sink_agent(stream):
-        meter = metrics.stage("sink")
-        async for event in stream.events():
-            partition = event.message.partition
-            on_topic = await _partition_state(_enriched_on_topic, partition, _ids_on_enriched)
-            started = meter.start()
+async def _tag(batch: list[tuple[faust.EventT, dict[str, Any]]]) -> list[tuple[faust.EventT, dict[str, Any]]]:
+    """NER on the batch; if the batch fails, one by one so only the failing record is dead-lettered."""
+    try:
+        return list(zip([e for e, _ in batch], await _in_thread(steps.tag_entities, [r for _, r in batch], tagger)))
+    except Exception:
+        tagged = []
+        for event, record in batch:
             try:
-                record: dict[str, Any] = codec.decode(event.value)
-                record["timings"]["sink_at"] = utc_now()
-                record.setdefault("trace", {})["sink"] = WORKER
-                if settings.validate_output:  # ~7 ms a record: off on the hot path unless asked for
-                    schemas.validate("enriched", record)
-            except Exception as exc:
-                await _dead(event, "sink", exc)
-                continue
-            # file first, then topic; both skip what they already hold, so re-delivery writes nothing twice
-            await _out("enriched.jsonl", _write_jsonl, "enriched.jsonl", record)
-            if record["id"] in on_topic:  # re-delivered after a crash: written already
-                meter.done("redelivered", started)
-                continue
-            await _out("enriched topic", _delivered, enriched_topic, key=record["id"].encode(),
-                       value=codec.encode(record), partition=partition)
-            on_topic.add(record["id"])
-            meter.done("enriched", started)
+                tagged += [(event, r) for r in await _in_thread(steps.tag_entities, [record], tagger)]
+            except Exception as one:
+                await _dead(event, "entities", one, record.get("id"))
+        return tagged
 
+
+async def _sink(event: faust.EventT, record: dict[str, Any], on_topic: set[str], meter) -> None:
+    """File first, then topic; both skip what they already hold, so re-delivery writes nothing twice.
+    The enriched partition is the unique partition's number: its read-back covers every id this
+    partition can re-deliver."""
+    started = meter.start()
+    try:
+        record["timings"]["sink_at"] = utc_now()
+        record.setdefault("trace", {})["sink"] = WORKER
+        if settings.validate_output:  # ~7 ms a record: off on the hot path unless asked for
+            schemas.validate("enriched", record)
+    except Exception as exc:
+        await _dead(event, "sink", exc, record.get("id"))
+        return
+    if record["id"] in on_topic:  # a second copy on `unique` (dedup re-delivered), in flight in another actor
+        meter.done("redelivered", started)
+        return
+    on_topic.add(record["id"])  # before the awaits: an output only fails by stopping the process
+    await _out("enriched.jsonl", _write_jsonl, "enriched.jsonl", record)
+    await _out("enriched topic", _delivered, enriched_topic, key=record["id"].encode(), value=codec.encode(record),
+               partition=event.message.partition)
+    meter.done("enriched", started)
+
+
+if "entities" in settings.stages:
+    # two actors per NER child: while the child tags one batch, the next is already queued for it, so it
+    # never idles while this (niced, busy) loop hands back results and gathers more. Faust commits acked
+    # offsets in order, so out-of-order completion is safe.
+    @app.agent(unique_topic, name="entities", concurrency=max(1, 2 * settings.ner_processes))
+    @crash_stops_worker
+    async def entities_agent(stream):
+        started = time.monotonic()
+        await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
+        log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
+        readiness.done("models", "entities")
+        meter, sink_meter = metrics.stage("entities"), metrics.stage("sink")
+        async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
+            got_batch, started = time.monotonic(), meter.start(len(events))
+            batch = []
+            for event in events:
+                on_topic = await _partition_state(_enriched_on_topic, event.message.partition, _ids_on_enriched)
+                try:
+                    record = codec.decode(event.value)
+                except Exception as exc:
+                    await _dead(event, "entities", exc)
+                    continue
+                if record.get("id") in on_topic:  # re-delivered after a crash: enriched already, no NER again
+                    meter.done("redelivered", started)
+                    continue
+                batch.append((event, record))
+            tagged = await _tag(batch) if batch else []
+            meter.ner(len(batch), time.monotonic() - got_batch)
+            meter.done("tagged", started, len(tagged))
+            for event, record in tagged:
+                record.setdefault("trace", {})["entities"] = WORKER
+                on_topic = await _partition_state(_enriched_on_topic, event.message.partition, _ids_on_enriched)
+                await _sink(event, record, on_topic, sink_meter)
+
+
+# --- sink: duplicates and dead letters -> their JSONL ------------------------------------------------
+if "sink" in settings.stages:
     @app.agent(duplicates_topic, name="duplicates-sink")
     @crash_stops_worker
     async def duplicates_sink(stream):
@@ -297,7 +305,7 @@ async def _forget_revoked(app, revoked, **kwargs) -> None:
     for tp in revoked:
         if tp.topic == settings.topic("languaged"):
             _indexes.pop(tp.partition, None)
-        elif tp.topic == settings.topic("tagged"):
+        elif tp.topic == settings.topic("unique"):
             _enriched_on_topic.pop(tp.partition, None)
 
 

@@ -95,7 +95,7 @@ def worker(loglevel: str = typer.Option("info", "--loglevel", "-l", callback=_lo
     """Run the stream workers (the stages in NEWSFEED_STAGES). Starts an embedded broker when none is set."""
     stop_on_signals()  # until Faust installs its own handlers (model loading takes seconds)
     settings = settings_or_exit()
-    if "sink" in settings.stages:
+    if {"entities", "sink"} & set(settings.stages):  # both write JSONL
         output_dir_or_exit(settings.output_dir)
     try:
         _run_worker(settings, loglevel)

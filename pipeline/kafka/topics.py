@@ -1,7 +1,8 @@
 """Topic names and idempotent creation.
 
-Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities] -> tagged -> [sink] -> enriched.
-Dedup also writes `duplicates` and its state log `dedup-index`; every stage may write `deadletter`.
+Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities + its sink] -> enriched (+ JSONL).
+Dedup also writes `duplicates` and its state log `dedup-index`; every stage may write `deadletter`; the
+sink stage writes duplicates and dead letters to JSONL.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ TOPICS = {
     "raw": "raw articles from replay or any producer (schemas/raw-article)",
     "languaged": "articles with `language`, keyed by language so dedup candidates meet",
     "unique": "articles deduplication found unique, keyed by id",
-    "tagged": "articles with entities, keyed by id, before the sink",
-    "enriched": "final enriched articles (schemas/enriched-article), keyed by id",
+    "enriched": "final enriched articles (schemas/enriched-article), keyed by id, partition = unique's",
     "duplicates": "exact and near duplicates (schemas/duplicate), keyed by id",
     "deadletter": "messages that could not be processed (schemas/dead-letter)",
     "dedup-index": "internal: the dedup index log, replayed to rebuild dedup state",
 }
 
 # each agent (as workers/app.py names it) and the topic it consumes, in pipeline order
-AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique", "sink": "tagged",
+AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique",
                 "duplicates-sink": "duplicates", "deadletter-sink": "deadletter"}
 
 
