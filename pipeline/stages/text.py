@@ -37,7 +37,10 @@ _MONTHS_FR = {m: i for i, m in enumerate(
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(), 1)}
 # A breadcrumb glued to its label, e.g. "Guerre entre l'Ukraine et la Russiedossier".
 _BREADCRUMB = re.compile(r"[a-zà-ÿ](?:dossier|direct|vidéo|podcast)$")
+_BREADCRUMB_ENDS = ("dossier", "direct", "vidéo", "podcast")
 _SENTENCE_END = re.compile(r"[.!?…»\"”:;]$")
+_NAV_PUNCT = re.compile(r"[.,;:!?«»\"()\d]")
+_BLANKS = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,8 @@ class Cleaned:
 
 def _is_navigation(line: str) -> bool:
     """One or two capitalised words with no punctuation: a menu item or outlet/section label."""
-    words = line.split()
-    return 0 < len(words) <= 2 and not re.search(r"[.,;:!?«»\"()\d]", line) and line[0].isupper()
+    words = line.split(None, 2)  # at most 3 pieces: a paragraph need not be split whole
+    return 0 < len(words) <= 2 and not _NAV_PUNCT.search(line) and line[0].isupper()
 
 
 def _published(line: str) -> str | None:
@@ -87,11 +90,12 @@ def clean(text: str) -> Cleaned:
         if stamp:
             published_at = published_at or stamp
             removed += 1
-        elif (_NOISE_LINE.match(line) or _CAPTION.search(line) or _BREADCRUMB.search(line)
-              or _is_navigation(line)):
+        # the suffix tests first: an unanchored search over every position of a long paragraph is slow
+        elif (_NOISE_LINE.match(line) or (line[-1] == ")" and _CAPTION.search(line))
+              or (line.endswith(_BREADCRUMB_ENDS) and _BREADCRUMB.search(line)) or _is_navigation(line)):
             removed += 1
         else:
-            kept.append(re.sub(r"[ \t]+", " ", line))
+            kept.append(_BLANKS.sub(" ", line) if "  " in line or "\t" in line else line)
     cleaned = "\n".join(kept).strip()
     return Cleaned(cleaned, removed, max(0, original_len - len(cleaned)), published_at)
 
