@@ -39,6 +39,14 @@ FAST_MAX_CHARS = 1200    # fastText's cost grows with length (~0.5 us a char); m
 CONFUSABLE = frozenset("es pt gl ca cs sk ru uk be bg mk sr no nb nn da sv id ms hr bs sl".split())
 
 
+def _without_addresses(sample: str) -> str:
+    """URLs, e-mail addresses and @handles say nothing about the language. The substring test first:
+    the regex tries every position of a 3,000-char sample (0.18 ms) and most articles have none."""
+    if "@" in sample or "://" in sample or "www." in sample.lower():
+        return _NON_LANGUAGE.sub(" ", sample)
+    return sample
+
+
 def _word_prefix(text: str, limit: int, earliest: int) -> str:
     """At most `limit` chars of text, cut at the last space at or after `earliest` (else at `limit`)."""
     if len(text) <= limit:
@@ -132,7 +140,7 @@ class LanguageDetector:
         return _word_prefix(text, self.sample_chars, earliest=self.sample_chars // 2 + 1)
 
     def detect(self, text: str) -> dict[str, Any]:
-        sample = _NON_LANGUAGE.sub(" ", self.sample(text or ""))
+        sample = _without_addresses(self.sample(text or ""))
         base = {"sample_chars": len(sample)}
         if not (text or "").strip():
             return {"code": UND, "name": None, "confidence": 0.0, "runner_up": None, "reason": "empty", **base}
