@@ -19,12 +19,11 @@ ROOT = HERE.parent.parent
 STANDIN_OVERRIDE = "tests/compose/kafka-standin.yml"
 PROFILES = [a for p in ("replay", "tail", "split") for a in ("--profile", p)]
 
-# counts one topic's records inside the compose network (read to the Fetch high watermark, every partition)
-COUNT_TOPIC = """import sys
-from pipeline.config import load
-from pipeline.kafka.io import read_partition
-s = load()
-print(sum(1 for p in range(s.partitions) for _ in read_partition(s.broker, s, s.topic(sys.argv[1]), p)))
+# records a container's NER stage tagged since it started, from its own /metrics
+NER_RUNS = """import re, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:6066/metrics", timeout=5).read().decode()
+print(sum(float(v) for labels, v in re.findall(r'^newsfeed_records_out_total\\{(.*)\\} (\\S+)$', text, re.M)
+          if 'stage="entities"' in labels and 'outcome="tagged"' in labels))
 """
 
 
@@ -161,8 +160,11 @@ class Project:
         raise AssertionError(f"{service}: {count} healthy containers expected, got {states}; "
                              f"logs:\n{self.run('logs', '--tail', '40', service, check=False)}")
 
-    def count(self, topic: str) -> int:
-        return int(self.run("exec", "-T", "worker", "python", "-c", COUNT_TOPIC, topic).strip())
+    def ner_runs(self, *services: str) -> int:
+        """Articles the running containers of these services sent through NER since they started."""
+        return sum(round(float(subprocess.run(["docker", "exec", c, "python", "-c", NER_RUNS], capture_output=True,
+                                              check=True, text=True).stdout))
+                   for service in services for c in self.containers(service))
 
     def cleanup(self) -> None:
         """Every container, network, volume and image of this project, whatever state it is in."""
