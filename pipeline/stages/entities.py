@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from pipeline.stages import ner_models
 from pipeline.stages.canonical import canonicalise
+from pipeline.stages.regex_cache import big_patterns_cached
 
 # Model labels -> the common set, for WikiNER (French, Spanish… models: PER LOC ORG MISC) and OntoNotes
 # (English models) alike. Labels not listed (a custom model's) are MISC.
@@ -79,7 +80,8 @@ class EntityTagger:
         for lang, package in self.installed().items():
             if lang in self._nlp:
                 continue
-            probe = spacy.load(package, exclude=ner_models.ner_only_exclusions(package))
+            with big_patterns_cached():  # French: 2.7 s of tokenizer regex compiling, once per machine
+                probe = spacy.load(package, exclude=ner_models.ner_only_exclusions(package))
             if "ner" not in probe.pipe_names:
                 raise RuntimeError(f"model {package} for {lang!r} has no 'ner' component")
             self._nlp[lang] = probe
