@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiokafka
 import faust
+from faust.tables import TableManager
 
 from pipeline.kafka.broker import free_port
 from pipeline.config import Settings, group_id
@@ -28,6 +29,17 @@ def install_fetch_wait(fetch_wait_ms: int) -> None:
             super().__init__(*args, **kwargs)
 
     aiokafka.AIOKafkaConsumer = ShortFetchWaitConsumer  # Faust's driver looks it up on the module
+
+
+class PromptTableManager(TableManager):
+    """Faust's TableManager sleeps 1 s before it subscribes the consumer (room for tables defined late).
+    newsfeed has no tables and every agent exists before the app starts: subscribe and join at once
+    (1 s of every worker's start-up; the join itself then waits on the broker)."""
+
+    async def on_start(self) -> None:
+        if not self.should_stop:
+            await self._update_channels()
+            await self.recovery.start()
 
 
 def credentials(settings: Settings):
@@ -62,6 +74,7 @@ def make_app(settings: Settings) -> faust.App:
         web_bind="127.0.0.1",
         web_port=free_port(),
         store="memory://",
+        TableManager=PromptTableManager,
         # all state lives in topics; keep Faust's scratch directory out of the working tree
         datadir=str(Path(tempfile.gettempdir()) / f"newsfeed-faust-{group}"),
         topic_partitions=settings.partitions,
