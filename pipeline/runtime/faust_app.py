@@ -10,8 +10,8 @@ import aiokafka
 import faust
 from faust.tables import TableManager
 
-from pipeline.kafka.broker import free_port
 from pipeline.config import Settings, group_id
+from pipeline.kafka.broker import free_port
 
 
 def install_fetch_wait(fetch_wait_ms: int) -> None:

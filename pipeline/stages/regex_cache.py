@@ -19,8 +19,8 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 log = logging.getLogger("newsfeed.regex_cache")
 BIG = 20_000   # chars: below this compiling costs milliseconds, not worth a file
