@@ -51,7 +51,7 @@ class Settings:
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
-    ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "16")))
+    ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "8")))
     ner_processes: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_PROCESSES", "1")))
     ner_cpus: tuple[int, ...] = field(default_factory=lambda: tuple(
         int(c) for c in _env("NEWSFEED_NER_CPUS", "").split(",") if c.strip()))

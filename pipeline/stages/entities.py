@@ -67,7 +67,7 @@ class EntityTagger:
     model is `no_model`."""
 
     models: dict[str, str] = field(default_factory=ner_models.resolve)
-    batch_size: int = 16
+    batch_size: int = 8
     _nlp: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def installed(self) -> dict[str, str]:
@@ -144,7 +144,7 @@ def _child_tag(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 class ProcessTagger:
     """Same interface as EntityTagger.tag, run in `processes` child processes (models loaded once each)."""
 
-    def __init__(self, models: dict[str, str], batch_size: int = 16, processes: int = 1,
+    def __init__(self, models: dict[str, str], batch_size: int = 8, processes: int = 1,
                  cpus: tuple[int, ...] = ()):
         from concurrent.futures import ProcessPoolExecutor
         import multiprocessing
