@@ -12,6 +12,7 @@ from faust.tables import TableManager
 
 from pipeline.config import Settings, group_id
 from pipeline.kafka.broker import free_port
+from pipeline.runtime.faust_consumer import install_consumer
 
 
 def install_fetch_wait(fetch_wait_ms: int) -> None:
@@ -63,7 +64,7 @@ def make_app(settings: Settings) -> faust.App:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     group = group_id(settings)
     big = max(4 * 1024 * 1024, 2 * settings.max_message_bytes + 65536)
-    return faust.App(
+    app = faust.App(
         group,
         broker=[f"kafka://{b}" for b in settings.broker.split(",")],
         value_serializer="raw",
@@ -96,3 +97,6 @@ def make_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=256,
         broker_max_poll_records=32,
     )
+    # offsets are committed only over processed records, across rebalances too (faust_consumer.py)
+    install_consumer(app)
+    return app

@@ -1,0 +1,110 @@
+"""Rebalances while records flow: workers joining and dying mid-stream lose nothing, and the consumer commits
+an offset only when every offset before it was processed (pipeline/runtime/faust_consumer.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+
+from pipeline.kafka.replay import Item
+from pipeline.tools.synth import synthesize
+
+from conftest import ROOT, SEEDS, wait_for_workers
+
+pytestmark = pytest.mark.slow
+NO_NER = "fr=newsfeed_test_no_such_model,en=none"   # NER answers at once: these tests are about offsets
+
+
+def test_workers_joining_and_killed_mid_stream_lose_nothing(stack_factory):
+    stack = stack_factory(NEWSFEED_PARTITIONS=6, NEWSFEED_NER_MODELS=NO_NER, NEWSFEED_NER_PROCESSES=0)
+    stack.start_worker()
+    wait_for_workers(stack, settle=1)
+    syn = synthesize(800, SEEDS, mix="unique=0.8,exact=0.1,near=0.1", seed=31)
+    bursts = [[Item(a["id"], article=dict(a)) for a in syn.articles[i::4]] for i in range(4)]
+    # each burst leaves a backlog that the workers are still fetching and processing when the group changes
+    stack.replay_items(bursts[0])
+    stack.start_worker()                          # joins: rebalance
+    time.sleep(2)
+    stack.replay_items(bursts[1])
+    stack.start_worker()                          # another, joining around the end of that rebalance
+    time.sleep(3)
+    stack.replay_items(bursts[2])
+    stack.workers[1].send_signal(signal.SIGKILL)  # gone without a goodbye: rebalance after its session
+    stack.start_worker()                          # while its replacement joins
+    time.sleep(3)
+    stack.replay_items(bursts[3])
+    keys = {a["id"] for a in syn.articles}
+    outcomes = stack.outcomes(keys, timeout=240)
+    enriched, dups, dead = (set(outcomes.records[k]) for k in ("enriched", "duplicates", "deadletter"))
+    assert enriched | dups | dead == keys                                        # none lost
+    assert not (enriched & dups) and not (enriched & dead) and not (dups & dead)   # one outcome each
+    assert outcomes.copies["enriched"] == 0   # the duplicates topic is at-least-once (its JSONL is not)
+
+
+def _finished(log) -> set[tuple[int, int]]:
+    return {tuple(map(int, line.split())) for line in log.read_text().splitlines()} if log.exists() else set()
+
+
+def test_a_seek_while_a_batch_is_delivered_commits_only_processed_offsets(broker, tmp_path):
+    """tests/seek_app.py hands its partitions back to itself mid-stream (streams stopped, buffers cleared,
+    seek to the committed offsets) while the consumer still delivers a batch fetched before the seek. At
+    every moment, each partition's committed offset must have all offsets below it processed."""
+    prefix, partitions = f"s{uuid.uuid4().hex[:8]}.", 4
+    group, topic, log = f"newsfeed-{prefix.rstrip('.')}", f"{prefix}seek", tmp_path / "done.log"
+    admin = KafkaAdminClient(bootstrap_servers=broker.address)
+    admin.create_topics([NewTopic(topic, partitions, 1)])
+    env = {**os.environ, "NEWSFEED_BROKER": broker.address, "NEWSFEED_TOPIC_PREFIX": prefix, "NEWSFEED_APP_ID": group,
+           "NEWSFEED_PARTITIONS": str(partitions), "NEWSFEED_HTTP_PORT": "0", "SEEK_TEST_LOG": str(log)}
+    with open(tmp_path / "app.log", "wb") as out:
+        app = subprocess.Popen([sys.executable, str(ROOT / "tests" / "seek_app.py")], env=env, cwd=ROOT,
+                               stdout=out, stderr=subprocess.STDOUT)
+    sent = dict.fromkeys(range(partitions), 0)
+
+    def produce():
+        producer = KafkaProducer(bootstrap_servers=broker.address, acks="all")
+        for i in range(1201):
+            if i == 1:
+                producer.flush()
+                while not _finished(log):   # the app is up and consuming
+                    time.sleep(0.1)
+            value = b"warm-up" if i == 0 else b"rebalance" if i % 300 == 150 else b"x"
+            producer.send(topic, value=value, partition=i % partitions)
+            sent[i % partitions] += 1
+            time.sleep(1 / 500)   # faster than the agent: a backlog waits in its buffer, every partition moving
+        producer.flush()
+        producer.close()
+
+    sender = threading.Thread(target=produce)
+    sender.start()
+    violations, committed = [], {}
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            committed = {tp.partition: meta.offset for tp, meta in
+                         admin.list_group_offsets({group: None}).get(group, {}).items() if tp.topic == topic}
+            finished = _finished(log)   # read after the commits: an offset is written before it is acked
+            for p, offset in committed.items():
+                skipped = [o for o in range(offset) if (p, o) not in finished]
+                if skipped:
+                    violations.append((p, offset, skipped[:5], len(skipped)))
+            if not sender.is_alive() and all(committed.get(p, 0) >= n for p, n in sent.items()):
+                break
+            assert app.poll() is None, (tmp_path / "app.log").read_text()[-3000:]
+            time.sleep(0.05)
+    finally:
+        sender.join()
+        app.terminate()
+        app.wait(30)
+        admin.close()
+    assert not violations, f"committed past unprocessed offsets (partition, committed, skipped...): {violations[:3]}"
+    assert {(p, o) for p, n in sent.items() for o in range(n)} <= _finished(log)
+    assert all(committed.get(p, 0) >= n for p, n in sent.items()), (committed, sent)   # and the commits caught up
