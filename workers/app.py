@@ -31,7 +31,7 @@ from pipeline.runtime import http, metrics, outputs
 from pipeline.runtime.faust_app import make_app
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import BrokerWatchdog, crash_stops_worker
-from pipeline.writers.jsonl import JsonlSink
+from pipeline.writers.jsonl import JsonlFiles
 
 log = logging.getLogger("newsfeed.worker")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # recorded per stage in `trace`: which process did what
@@ -183,18 +183,7 @@ if isinstance(tagger, ProcessTagger):
 
 # unique partition -> ids already on the enriched partition of the same number (the agent writes there)
 _enriched_on_topic: dict[int, Any] = {}
-_sinks: dict[str, JsonlSink] = {}
-
-
-def _write_jsonl(name: str, record: dict[str, Any], key=None) -> bool:
-    """Open on first use (and again after a failure closed it), append unless the id is there already."""
-    if name not in _sinks:
-        _sinks[name] = JsonlSink(settings.output_dir / name, **({"key": key} if key else {}))
-    try:
-        return _sinks[name].write(record)
-    except OSError:
-        _sinks.pop(name).close()  # re-open on retry: the directory may have been replaced meanwhile
-        raise
+_files = JsonlFiles(settings.output_dir)
 
 
 def _ids_on_enriched(partition: int) -> set[str]:
@@ -233,7 +222,7 @@ async def _sink(event: faust.EventT, record: dict[str, Any], on_topic: set[str],
         meter.done("redelivered", started)
         return
     on_topic.add(record["id"])  # before the awaits: an output only fails by stopping the process
-    await _out("enriched.jsonl", _write_jsonl, "enriched.jsonl", record)
+    await _out("enriched.jsonl", _files.write, "enriched.jsonl", record)
     await _out("enriched topic", _delivered, enriched_topic, key=record["id"].encode(), value=codec.encode(record),
                partition=event.message.partition)
     meter.done("enriched", started)
@@ -282,7 +271,7 @@ if "sink" in settings.stages:
         meter = metrics.stage("duplicates-sink")
         async for value in stream:
             started = meter.start()
-            await _out("duplicates.jsonl", _write_jsonl, "duplicates.jsonl", codec.decode(value))
+            await _out("duplicates.jsonl", _files.write, "duplicates.jsonl", codec.decode(value))
             meter.done("written", started)
 
     @app.agent(deadletter_topic, name="deadletter-sink")
@@ -291,7 +280,7 @@ if "sink" in settings.stages:
         meter = metrics.stage("deadletter-sink")
         async for value in stream:
             started = meter.start()
-            await _out("deadletter.jsonl", _write_jsonl, "deadletter.jsonl", codec.decode(value), key=letter_key)
+            await _out("deadletter.jsonl", _files.write, "deadletter.jsonl", codec.decode(value), key=letter_key)
             meter.done("written", started)
 
 
@@ -323,5 +312,4 @@ def shutdown_children() -> None:
     """Stop NER child processes (when NEWSFEED_NER_PROCESSES > 0) and close the JSONL files."""
     if isinstance(tagger, ProcessTagger):
         tagger.close()
-    for sink in _sinks.values():
-        sink.close()
+    _files.close()

@@ -86,6 +86,30 @@ class JsonlSink:
             self._fd = -1
 
 
+class JsonlFiles:
+    """The output directory's JSONL files by name, each opened on first use and again after a failure
+    closed it (the directory may have been replaced meanwhile, e.g. a volume re-mounted)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._open: dict[str, JsonlSink] = {}
+
+    def write(self, name: str, record: dict[str, Any],
+              key: Callable[[dict[str, Any]], str | None] | None = None) -> bool:
+        """Append unless the record's key is in the file already. True when written."""
+        if name not in self._open:
+            self._open[name] = JsonlSink(self.directory / name, **({"key": key} if key else {}))
+        try:
+            return self._open[name].write(record)
+        except OSError:
+            self._open.pop(name).close()
+            raise
+
+    def close(self) -> None:
+        for sink in self._open.values():
+            sink.close()
+
+
 def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.exists():

@@ -164,7 +164,7 @@ class Project:
         """Articles the running containers of these services sent through NER since they started."""
         return sum(round(float(subprocess.run(["docker", "exec", c, "python", "-c", NER_RUNS], capture_output=True,
                                               check=True, text=True).stdout))
-                   for service in services for c in self.containers(service))
+                   for service in dict.fromkeys(services) for c in self.containers(service))  # each once
 
     def cleanup(self) -> None:
         """Every container, network, volume and image of this project, whatever state it is in."""
