@@ -36,8 +36,8 @@ _PUBLISHED = re.compile(
 _MONTHS_FR = {m: i for i, m in enumerate(
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(), 1)}
 # A breadcrumb glued to its label, e.g. "Guerre entre l'Ukraine et la Russiedossier".
-_BREADCRUMB = re.compile(r"[a-zà-ÿ](?:dossier|direct|vidéo|podcast)$")
 _BREADCRUMB_ENDS = ("dossier", "direct", "vidéo", "podcast")
+_BREADCRUMB = re.compile(r"[a-zà-ÿ](?:" + "|".join(_BREADCRUMB_ENDS) + ")$")
 _SENTENCE_END = re.compile(r"[.!?…»\"”:;]$")
 _NAV_PUNCT = re.compile(r"[.,;:!?«»\"()\d]")
 _BLANKS = re.compile(r"[ \t]+")
