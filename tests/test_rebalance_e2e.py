@@ -16,6 +16,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
 from pipeline.kafka.replay import Item
+from pipeline.tools.processes import wait_workers_ready
 from pipeline.tools.synth import synthesize
 
 from conftest import ROOT, SEEDS, wait_for_workers
@@ -108,3 +109,25 @@ def test_a_seek_while_a_batch_is_delivered_commits_only_processed_offsets(broker
     assert not violations, f"committed past unprocessed offsets (partition, committed, skipped...): {violations[:3]}"
     assert {(p, o) for p, n in sent.items() for o in range(n)} <= _finished(log)
     assert all(committed.get(p, 0) >= n for p, n in sent.items()), (committed, sent)   # and the commits caught up
+
+
+def test_a_worker_started_after_its_group_stopped_worker_by_worker_joins(stack_factory):
+    """The embedded broker kept a leader that sent LeaveGroup after a follower had left, and every worker
+    joining later waited for that leader forever (pipeline/runtime/group_leave.py). Two `newsfeed worker`s
+    get SIGTERM together, the follower a moment first; a third started next must get ready and work."""
+    stack = stack_factory(NEWSFEED_PARTITIONS=4, NEWSFEED_NER_MODELS=NO_NER, NEWSFEED_NER_PROCESSES=0)
+    stack.start_worker()
+    wait_for_workers(stack, settle=1)
+    stack.start_worker()   # its join starts a new generation, so both leave on SIGTERM
+    wait_for_workers(stack, settle=stack.settings.session_timeout)
+    logs = [stack.output / f"worker-{i}.log" for i in range(2)]
+    [leader] = [i for i, log in enumerate(logs) if "Elected group leader" in log.read_text()]
+    stack.workers[1 - leader].send_signal(signal.SIGTERM)   # as `docker compose` stops a layout: together,
+    time.sleep(0.3)                                         # the follower's LeaveGroup first
+    stack.workers[leader].send_signal(signal.SIGTERM)
+    assert [stack.workers[i].wait(60) for i in (0, 1)] == [0, 0]
+    assert "LeaveGroup request succeeded" in logs[1 - leader].read_text()   # the broker saw the follower go
+    wait_workers_ready([stack.output / "worker-2.log"], [stack.start_worker()], timeout=60)
+    keys = stack.replay_paths([SEEDS])
+    outcomes = stack.outcomes(keys, timeout=120)
+    assert set(outcomes.records["enriched"]) | set(outcomes.records["duplicates"]) == set(keys)

@@ -13,6 +13,7 @@ from faust.tables import TableManager
 from pipeline.config import Settings, group_id
 from pipeline.kafka.broker import free_port
 from pipeline.runtime.faust_consumer import install_consumer
+from pipeline.runtime.group_leave import install_group_leave
 
 
 def install_fetch_wait(fetch_wait_ms: int) -> None:
@@ -99,4 +100,5 @@ def make_app(settings: Settings) -> faust.App:
     )
     # offsets are committed only over processed records, across rebalances too (faust_consumer.py)
     install_consumer(app)
+    install_group_leave()   # the embedded broker's stale-leader fault: see group_leave.py
     return app
