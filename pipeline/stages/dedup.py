@@ -165,7 +165,7 @@ class DedupIndex:
         """MinHash signature and the number of distinct shingles (for containment estimates)."""
         grams = shingles(words, self.shingle_size)
         mh = RMinHash(num_perm=self.num_perm, seed=1)
-        mh.update(sorted(grams))
+        mh.update(list(grams))   # a minimum per permutation: order-free, so no sort (it took 0.11 ms of 0.14)
         return np.asarray(mh.digest(), dtype=np.uint32), len(grams)
 
     @staticmethod
