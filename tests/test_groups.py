@@ -1,16 +1,28 @@
-"""Layout switches carry committed offsets over (pipeline/kafka/groups.py), through the real embedded broker."""
+"""Layout switches start where the other layout left off (pipeline/kafka/groups.py), through the real embedded
+broker."""
 
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.config import Settings
-from pipeline.kafka.groups import carry_over, is_layout_group
+from pipeline.kafka.broker import free_port
+from pipeline.kafka.groups import is_layout_group, start_floors
+from pipeline.kafka.replay import Item
 from pipeline.kafka.topics import create_topics
+from pipeline.tools.processes import wait_workers_ready
+from pipeline.tools.synth import synthesize
+
+from conftest import SEEDS
+from http_helpers import get
+
+NO_NER = "fr=newsfeed_test_no_such_model,en=none"   # NER answers at once: these tests are about offsets
 
 
 def settings_for(prefix: str, app_id: str, stages: str) -> Settings:
@@ -51,24 +63,55 @@ def test_a_new_layout_starts_where_the_other_left_off_and_back(broker):
     prefix, app = f"groups-{uuid.uuid4().hex[:6]}.", f"app-{uuid.uuid4().hex[:6]}"
     whole, ner = settings_for(prefix, app, "all"), settings_for(prefix, app, "entities")
     create_topics(whole, broker.address)
-    producer = KafkaProducer(bootstrap_servers=broker.address)
-    for partition in (0, 1):
-        for _ in range(10):
-            producer.send(f"{prefix}unique", b"x", partition=partition)
-    producer.flush()
-    producer.close()
     unique = [TopicPartition(f"{prefix}unique", p) for p in (0, 1)]
     raw = TopicPartition(f"{prefix}raw", 0)
     # the all-stage layout got to 7 and 10 on `unique`; a tail reader's group is further but not a layout
     commit(broker.address, app, {unique[0]: 7, unique[1]: 10, raw: 3})
     commit(broker.address, f"{app}-tail-0000", {unique[0]: 10})
 
-    moved = carry_over(ner, broker.address)
-    assert moved == {unique[0]: 7, unique[1]: 10}  # only the NER stage's input, from the layout group
-    assert committed(broker.address, f"{app}-entities") == {unique[0]: 7, unique[1]: 10}
-    assert carry_over(ner, broker.address) == {}  # nothing further to move
+    assert start_floors(ner, broker.address) == {unique[0]: 7, unique[1]: 10}  # only NER's input, from a layout
+    assert committed(broker.address, f"{app}-entities") == {}   # nothing written to the broker for it
 
-    # the split layout goes on; switching back moves the all-stage group forward, never back
-    commit(broker.address, f"{app}-entities", {unique[0]: 9})
-    assert carry_over(whole, broker.address) == {unique[0]: 9}
-    assert committed(broker.address, app) == {unique[0]: 9, unique[1]: 10, raw: 3}
+    # the split layout goes on; switching back starts the all-stage group further, never back
+    commit(broker.address, f"{app}-entities", {unique[0]: 9, unique[1]: 10})
+    assert start_floors(ner, broker.address) == {}   # its own commits are as far as anyone's
+    assert start_floors(whole, broker.address) == {unique[0]: 9}
+
+
+def test_switching_layouts_back_and_forth_runs_ner_once_per_article(stack_factory):
+    """The README's layout switch with `newsfeed worker`s on the embedded broker: all stages in one worker,
+    then language+dedup+sink and entities apart, then back; each layout's workers stop with SIGTERM right
+    before the next starts (the group leader without LeaveGroup, pipeline/runtime/group_leave.py). A new
+    layout runs NER on no article the previous one enriched, and on every new one once."""
+    stack = stack_factory(NEWSFEED_PARTITIONS=4, NEWSFEED_NER_MODELS=NO_NER, NEWSFEED_NER_PROCESSES=0)
+    syn = synthesize(60, SEEDS, mix="unique=1.0", seed=7).articles
+    sent: set[str] = set()
+    for step, layouts in enumerate(([{}], [{"NEWSFEED_STAGES": "language,dedup,sink"},
+                                           {"NEWSFEED_STAGES": "entities"}], [{}])):
+        first = len(stack.workers)
+        ports = [free_port() for _ in layouts]
+        procs = [stack.start_worker(NEWSFEED_HTTP_PORT=port, **env) for port, env in zip(ports, layouts)]
+        logs = [stack.output / f"worker-{i}.log" for i in range(first, len(stack.workers))]
+        wait_workers_ready(logs, procs, timeout=120)
+        taggers = [port for port, env in zip(ports, layouts) if "dedup" not in env.get("NEWSFEED_STAGES", "entities")]
+        if step:
+            assert all("starts where the other layout left off" in log.read_text() for log in logs)
+            assert sum(tagged(port) for port in taggers) == 0   # nothing enriched before is tagged again
+        batch = syn[20 * step:20 * (step + 1)]
+        sent |= set(stack.replay_items([Item(a["id"], article=dict(a)) for a in batch]))
+        outcomes = stack.outcomes(sent, timeout=120)
+        assert set(outcomes.records["enriched"]) == sent and outcomes.copies["enriched"] == 0
+        assert sum(tagged(port) for port in taggers) == len(batch)   # the new articles, once
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        assert [proc.wait(60) for proc in procs] == [0] * len(procs)
+
+
+def tagged(port: int) -> float:
+    """The worker's count of records NER tagged (its /metrics)."""
+    status, body = get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    return sum(sample.value for family in text_string_to_metric_families(body.decode())
+               for sample in family.samples
+               if sample.name == "newsfeed_records_out_total"
+               and sample.labels.get("stage") == "entities" and sample.labels.get("outcome") == "tagged")

@@ -68,14 +68,16 @@ def topics() -> None:
 
 def carry_offsets_over(settings: Settings, address: str) -> None:
     """A worker of a new layout starts where the previous layout's workers got (pipeline/kafka/groups.py)."""
-    from pipeline.kafka.groups import carry_over
+    from pipeline.kafka.groups import start_floors
+    from pipeline.runtime import faust_consumer
 
-    moved = with_broker_retry("offsets", lambda: carry_over(settings, address), settings.broker_wait,
-                              log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
-    if moved:
-        names = sorted({tp.topic for tp in moved})
+    floors = with_broker_retry("offsets", lambda: start_floors(settings, address), settings.broker_wait,
+                               log=lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    faust_consumer.start_floors.update({(tp.topic, tp.partition): offset for tp, offset in floors.items()})
+    if floors:
+        names = sorted({tp.topic for tp in floors})
         console.print(f"newsfeed: consumer group {group_id(settings)} starts where the other layout "
-                      f"left off on {', '.join(names)} ({len(moved)} partitions moved forward)",
+                      f"left off on {', '.join(names)} ({len(floors)} partitions moved forward)",
                       highlight=False, soft_wrap=True)
 
 

@@ -30,6 +30,10 @@ from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
 
+# (topic, partition) -> the offset to start at at the least: another layout's progress (pipeline/kafka/groups.py)
+start_floors: dict[tuple[str, int], int] = {}
+
+
 class Fetched(list):
     """One partition's records from one fetch, with where aiokafka read them: [start, end) holds these records
     and nothing else (start is None when unknown, e.g. after an assignment before the first seek)."""
@@ -85,7 +89,8 @@ class NewsfeedConsumerThread(AIOKafkaConsumerThread):
     async def _seek_to_committed(self):
         """aiokafka's seek_to_committed with one OffsetFetch for all partitions (a shorter window for the
         next rebalance to overlap), and a seek for those never committed too: aiokafka leaves them where
-        they are, so records fetched and dropped since its own reset would never be read again."""
+        they are, so records fetched and dropped since its own reset would never be read again. No partition
+        starts before its `start_floors` entry."""
         consumer = self._ensure_consumer()
         tps = list(consumer.assignment())
         found = await consumer._coordinator.fetch_committed_offsets(tps) if tps else {}
@@ -93,6 +98,9 @@ class NewsfeedConsumerThread(AIOKafkaConsumerThread):
         for tp in tps:
             meta = found.get(tp)
             committed[tp] = meta.offset if meta is not None and meta.offset >= 0 else None
+            floor = start_floors.get((tp.topic, tp.partition))
+            if floor is not None and (committed[tp] is None or floor > committed[tp]):
+                committed[tp] = floor   # the base of the next commit too
             start = committed[tp] if committed[tp] is not None else self._earliest
             if start is not None and tp in consumer.assignment():
                 consumer.seek(tp, start)
