@@ -17,6 +17,7 @@ from pipeline.kafka.broker import EmbeddedBroker
 from pipeline.contracts.deadletter import original_payload
 from pipeline.contracts.records import raw_article, utc_now
 from pipeline.writers.jsonl import read_jsonl
+from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 from pipeline.kafka.topics import create_topics
 
@@ -175,6 +176,28 @@ def test_every_input_has_exactly_one_outcome_across_three_sigkills(stack_factory
         assert set(ids) == expected
     print(f"kills survived: {kills}; {len(keys)} inputs; lost 0; duplicated 0; "
           f"{time.monotonic() - started:.0f}s")
+
+
+def test_a_sigkill_while_raw_records_are_read_again_writes_no_enriched_record_twice(stack_factory):
+    """Killed a moment into a fast backlog: the raw records it read after its last commit go through
+    language again and reach `languaged` twice (new offsets); both copies must still make one enriched
+    record (unique is partitioned by id, so the second copy meets the first's read-back)."""
+    stack = stack_factory(NEWSFEED_PARTITIONS=6, NEWSFEED_NER_MODELS="fr=newsfeed_test_no_such_model,en=none",
+                          NEWSFEED_NER_PROCESSES=0)
+    stack.start_worker()
+    wait_for_workers(stack, settle=1)
+    syn = synthesize(1500, SEEDS, mix="unique=1.0", seed=3)
+    stack.replay_items([Item(a["id"], article=dict(a)) for a in syn.articles])
+    time.sleep(1.5)   # mid-backlog: language is ahead of its last commit (every 1 s)
+    stack.workers[0].send_signal(signal.SIGKILL)
+    stack.workers[0].wait()
+    stack.start_worker()
+    keys = {a["id"] for a in syn.articles}
+    outcomes = stack.outcomes(keys, timeout=300)
+    assert set(outcomes.records["enriched"]) == keys
+    assert outcomes.copies["enriched"] == 0, f"{outcomes.copies['enriched']} enriched records twice on the topic"
+    ids = [r["id"] for r in read_jsonl(stack.output / "enriched.jsonl")]
+    assert len(ids) == len(set(ids)) == len(keys)
 
 
 def test_sigterm_with_a_batch_in_flight_exits_within_ten_seconds_and_loses_nothing(stack_factory):

@@ -161,11 +161,11 @@ if "dedup" in settings.stages:
                 await _out("dedup-index topic", index_topic.send, key=event.message.key,
                            value=orjson.dumps(verdict.entry), partition=partition)
                 index.add(verdict.entry)
-            # spread by input offset, not by key hash: every NER partition gets the same number of articles,
-            # so workers finish together (hashing 600 ids onto 2 partitions gave 249/222: a 6 % tail of
-            # one worker alone). The offset is the same on re-delivery, so the choice is deterministic.
-            await _out("unique topic", unique_topic.send, key=record["id"].encode(), value=codec.encode(record),
-                       partition=event.message.offset % settings.partitions)
+            # partitioned by the id's key hash: every copy of an id (a raw record processed again after a
+            # crash, a producer's retry) reaches the same `unique` and `enriched` partition, whose read-back
+            # then skips it. (Spreading by dedup's input offset balanced NER exactly, but a copy re-read
+            # from `raw` got a new `languaged` offset, another partition, and a second enriched record.)
+            await _out("unique topic", unique_topic.send, key=record["id"].encode(), value=codec.encode(record))
             meter.done("unique", started)
 
 
