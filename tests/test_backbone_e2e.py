@@ -7,6 +7,7 @@ import sys
 import uuid
 
 import orjson
+from aiokafka.partitioner import murmur2
 import pytest
 from kafka import KafkaConsumer
 
@@ -33,7 +34,7 @@ def test_seeds_reach_enriched_jsonl_and_topic_exactly_once(running_stack):
         assert record["dedup"]["status"] == "unique"
         assert record["ner"]["status"] == "ok" and record["entities"]
 
-    # NER input is spread by dedup's input offset, not by id hash, so NER workers get equal shares
+    # NER input is partitioned by the id's hash (as any Kafka producer would): every copy of an id meets one read-back
     settings = running_stack.settings
     def ids_by_partition(topic: str) -> dict[tuple[int, int], str]:
         return {(p, offset): orjson.loads(value)["id"] for p in range(settings.partitions)
@@ -41,8 +42,8 @@ def test_seeds_reach_enriched_jsonl_and_topic_exactly_once(running_stack):
     unique_partition = {record_id: p for (p, _offset), record_id in ids_by_partition("unique").items()}
     languaged = ids_by_partition("languaged")
     assert sorted(unique_partition) == sorted(languaged.values()) == sorted(keys)
-    assert all(unique_partition[record_id] == offset % settings.partitions
-               for (_p, offset), record_id in languaged.items())
+    assert all(unique_partition[record_id] == (murmur2(record_id.encode()) & 0x7FFFFFFF) % settings.partitions
+               for record_id in keys)
     # the enriched record lands in the unique partition's number: the read-back that keeps the sink exactly-once
     enriched_partition = {record_id: p for (p, _offset), record_id in ids_by_partition("enriched").items()}
     assert enriched_partition == unique_partition
