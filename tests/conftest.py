@@ -19,6 +19,8 @@ from pipeline.kafka.topics import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# NER answers at once (the model is not installed: `ner.status = "no_model"`): for tests about offsets
+NO_NER = "fr=newsfeed_test_no_such_model,en=none"
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import sys
 import uuid
 
 import orjson
-from aiokafka.partitioner import murmur2
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from kafka import KafkaConsumer
 
 from pipeline.contracts import schemas
@@ -42,7 +42,8 @@ def test_seeds_reach_enriched_jsonl_and_topic_exactly_once(running_stack):
     unique_partition = {record_id: p for (p, _offset), record_id in ids_by_partition("unique").items()}
     languaged = ids_by_partition("languaged")
     assert sorted(unique_partition) == sorted(languaged.values()) == sorted(keys)
-    assert all(unique_partition[record_id] == (murmur2(record_id.encode()) & 0x7FFFFFFF) % settings.partitions
+    partitions = list(range(settings.partitions))
+    assert all(unique_partition[record_id] == DefaultPartitioner()(record_id.encode(), partitions, partitions)
                for record_id in keys)
     # the enriched record lands in the unique partition's number: the read-back that keeps the sink exactly-once
     enriched_partition = {record_id: p for (p, _offset), record_id in ids_by_partition("enriched").items()}

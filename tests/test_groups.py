@@ -9,7 +9,6 @@ import uuid
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.config import Settings
 from pipeline.kafka.broker import free_port
@@ -19,10 +18,8 @@ from pipeline.kafka.topics import create_topics
 from pipeline.tools.processes import wait_workers_ready
 from pipeline.tools.synth import synthesize
 
-from conftest import SEEDS
-from http_helpers import get
-
-NO_NER = "fr=newsfeed_test_no_such_model,en=none"   # NER answers at once: these tests are about offsets
+from conftest import NO_NER, SEEDS
+from http_helpers import scrape, value
 
 
 def settings_for(prefix: str, app_id: str, stages: str) -> Settings:
@@ -109,9 +106,5 @@ def test_switching_layouts_back_and_forth_runs_ner_once_per_article(stack_factor
 
 def tagged(port: int) -> float:
     """The worker's count of records NER tagged (its /metrics)."""
-    status, body = get(f"http://127.0.0.1:{port}/metrics")
-    assert status == 200
-    return sum(sample.value for family in text_string_to_metric_families(body.decode())
-               for sample in family.samples
-               if sample.name == "newsfeed_records_out_total"
-               and sample.labels.get("stage") == "entities" and sample.labels.get("outcome") == "tagged")
+    return value(scrape(f"http://127.0.0.1:{port}/metrics"), "newsfeed_records_out_total",
+                 stage="entities", outcome="tagged")

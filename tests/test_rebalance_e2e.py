@@ -19,10 +19,9 @@ from pipeline.kafka.replay import Item
 from pipeline.tools.processes import wait_workers_ready
 from pipeline.tools.synth import synthesize
 
-from conftest import ROOT, SEEDS, wait_for_workers
+from conftest import NO_NER, ROOT, SEEDS, wait_for_workers
 
 pytestmark = pytest.mark.slow
-NO_NER = "fr=newsfeed_test_no_such_model,en=none"   # NER answers at once: these tests are about offsets
 
 
 def test_workers_joining_and_killed_mid_stream_lose_nothing(stack_factory):

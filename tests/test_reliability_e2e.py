@@ -21,7 +21,7 @@ from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 from pipeline.kafka.topics import create_topics
 
-from conftest import SEEDS, make_stack, send_raw, wait_for_workers
+from conftest import NO_NER, SEEDS, make_stack, send_raw, wait_for_workers
 
 pytestmark = pytest.mark.slow
 MAX_BYTES = 100_000
@@ -182,8 +182,7 @@ def test_a_sigkill_while_raw_records_are_read_again_writes_no_enriched_record_tw
     """Killed a moment into a fast backlog: the raw records it read after its last commit go through
     language again and reach `languaged` twice (new offsets); both copies must still make one enriched
     record (unique is partitioned by id, so the second copy meets the first's read-back)."""
-    stack = stack_factory(NEWSFEED_PARTITIONS=6, NEWSFEED_NER_MODELS="fr=newsfeed_test_no_such_model,en=none",
-                          NEWSFEED_NER_PROCESSES=0)
+    stack = stack_factory(NEWSFEED_PARTITIONS=6, NEWSFEED_NER_MODELS=NO_NER, NEWSFEED_NER_PROCESSES=0)
     stack.start_worker()
     wait_for_workers(stack, settle=1)
     syn = synthesize(1500, SEEDS, mix="unique=1.0", seed=3)
