@@ -74,12 +74,16 @@ async def _dead(event: faust.EventT, stage: str, exc: BaseException, record_id: 
                headers=error_headers(letter, exc, msg.headers))
 
 
-async def _partition_state(cache: dict[int, Any], partition: int, load) -> Any:
-    """State kept per input partition, rebuilt from its log the first time this process owns it
-    (and again after a revocation drops it)."""
+def _rebuild(cache: dict[int, Any], partition: int, load) -> asyncio.Future:
+    """State kept per input partition, rebuilt from its log once this process owns it (started on
+    assignment, so it is ready before the first record; again after a revocation drops it)."""
     if partition not in cache:  # a future: concurrent actors share one load
         cache[partition] = asyncio.ensure_future(_in_thread(load, partition))
-    return await cache[partition]
+    return cache[partition]
+
+
+async def _partition_state(cache: dict[int, Any], partition: int, load) -> Any:
+    return await _rebuild(cache, partition, load)
 
 
 def _in_thread(fn, *args):
@@ -257,10 +261,14 @@ if "entities" in settings.stages:
             tagged = await _tag(batch) if batch else []
             meter.ner(len(batch), time.monotonic() - got_batch)
             meter.done("tagged", started, len(tagged))
+            sinks = []
             for event, record in tagged:
                 record.setdefault("trace", {})["entities"] = WORKER
                 on_topic = await _partition_state(_enriched_on_topic, event.message.partition, _ids_on_enriched)
-                await _sink(event, record, on_topic, sink_meter)
+                sinks.append(_sink(event, record, on_topic, sink_meter))
+            # the batch's outputs wait for their broker acks together (one round trip a batch, not eight);
+            # each _sink claims its id before its first await, so a repeated id is still written once
+            await asyncio.gather(*sinks)
 
 
 # --- sink: duplicates and dead letters -> their JSONL ------------------------------------------------
@@ -294,6 +302,11 @@ readiness.pending("models", {s for s in settings.stages if s in ("language", "en
 @app.on_partitions_assigned.connect
 async def _joined(app, assigned, **kwargs) -> None:
     readiness.ok("assignment")
+    for tp in assigned:
+        if tp.topic == settings.topic("languaged") and "dedup" in settings.stages:
+            _rebuild(_indexes, tp.partition, _load_index)
+        elif tp.topic == settings.topic("unique") and "entities" in settings.stages:
+            _rebuild(_enriched_on_topic, tp.partition, _ids_on_enriched)
 
 
 @app.on_partitions_revoked.connect

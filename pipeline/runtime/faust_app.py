@@ -12,6 +12,7 @@ from faust.tables import TableManager
 
 from pipeline.config import Settings, group_id
 from pipeline.kafka.broker import free_port
+from pipeline.runtime.fair_fetch import install_fair_fetch
 from pipeline.runtime.faust_consumer import install_consumer
 from pipeline.runtime.group_leave import install_group_leave
 
@@ -101,4 +102,5 @@ def make_app(settings: Settings) -> faust.App:
     # offsets are committed only over processed records, across rebalances too (faust_consumer.py)
     install_consumer(app)
     install_group_leave()   # the embedded broker's stale-leader fault: see group_leave.py
+    install_fair_fetch()    # no stage's input waits behind another's backlog: see fair_fetch.py
     return app

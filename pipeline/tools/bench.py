@@ -41,6 +41,7 @@ class ProcessMonitor(threading.Thread):
         self.procs = {name: psutil.Process(pid) for name, pid in procs.items()}
         self.peak_rss = {name: 0 for name in procs}
         self.cpu = {name: 0.0 for name in procs}
+        self.samples: list[tuple[float, dict[str, float]]] = []   # (wall clock, CPU seconds so far)
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -56,6 +57,7 @@ class ProcessMonitor(threading.Thread):
                 self.cpu[name] = times.user + times.system
             except psutil.Error:
                 pass
+        self.samples.append((time.time(), dict(self.cpu)))
 
     def stop(self) -> None:
         self.sample()
@@ -233,6 +235,10 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         result["steady_ner_docs_s"] = round(steady, 2)
         result["steady_ratio_pipeline_to_bare"] = round(steady / bare, 3)
     result["timeline"] = sorted(timeline)
+    # cores each process used between samples, from replay start: shows where the ramp and tail go
+    result["cpu_timeline"] = [
+        {"t": round(t1 - t0, 2), **{name: round((c1[name] - c0[name]) / (t1 - t0_), 2) for name in c1}}
+        for (t0_, c0), (t1, c1) in zip(monitor.samples, monitor.samples[1:]) if t1 > t0_ and t1 >= t0]
     return result
 
 
