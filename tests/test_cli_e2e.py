@@ -83,6 +83,7 @@ def test_bench_smoke_run(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio pipeline ÷ bare" in proc.stdout and "dedup precision / recall" in proc.stdout
     assert "scaling against 1 worker(s)" in proc.stdout and "bare speed-up" in proc.stdout
+    assert "CPU ceiling" in proc.stdout
     for workers in (1, 2):
         result = json.loads(next(out.glob(f"bench-*-w{workers}.json")).read_text())
         assert result["workers"] == workers and result["length"] == "seed" and result["mean_chars"] > 3000
@@ -92,3 +93,7 @@ def test_bench_smoke_run(tmp_path):
         assert len([name for name in result["processes"] if name.startswith("worker-") and "-ner-" not in name]) \
             == workers
         assert next(out.glob(f"bench-*-w{workers}.png")).stat().st_size > 1000
+        # the CPU ceiling never promises more than bare spaCy, and the per-process CPU timeline covers the run
+        assert 0 < result["cpu_ceiling_docs_s"] <= result["bare_spacy_docs_s"] and result["non_ner_cpu_ms_per_doc"] > 0
+        assert result["cpu_timeline"] and set(result["processes"]) <= set(result["cpu_timeline"][-1])
+        assert result["cpu_timeline"][-1]["t"] >= result["wall_s"] - 1

@@ -118,6 +118,10 @@ def _bench_table(result: dict, title: str) -> Table:
     if "steady_ner_docs_s" in result:
         rows.append(("pipeline NER docs/s, steady state (p10–p90 of outputs)", f"{result['steady_ner_docs_s']}"))
         rows.append(("ratio pipeline ÷ bare (steady state)", f"{result['steady_ratio_pipeline_to_bare']:.3f}"))
+    if result.get("cpu_ceiling_docs_s"):
+        rows.append(("non-NER CPU per NER doc (loops, broker, bench)", f"{result['non_ner_cpu_ms_per_doc']} ms"))
+        rows.append(("CPU ceiling: NER docs/s these cores allow at these costs, no idle time",
+                     f"{result['cpu_ceiling_docs_s']}"))
     for row in rows:
         table.add_row(*row)
     return table
@@ -131,14 +135,14 @@ def _scaling_table(results: list[dict], variant: str = "") -> Table:
         by_count.setdefault(r["workers"], []).append(r)
 
     rows = {c: {k: _median(runs, lambda r: r.get(k) or None)
-                for k in ("pipeline_ner_docs_s", "steady_ner_docs_s", "bare_spacy_docs_s")}
+                for k in ("pipeline_ner_docs_s", "steady_ner_docs_s", "bare_spacy_docs_s", "cpu_ceiling_docs_s")}
             for c, runs in by_count.items()}
     base = rows[results[0]["workers"]]
     table = Table(title=f"{variant + ': ' if variant else ''}scaling against {results[0]['workers']} worker(s): "
                         "runs back to back in this command"
                         + (", medians of repeated counts" if len(by_count) < len(results) else ""))
     for column in ("workers", "runs", "NER docs/s whole / steady", "speed-up whole / steady", "bare docs/s",
-                   "bare speed-up", "ratio to bare whole / steady"):
+                   "bare speed-up", "ratio to bare whole / steady", "CPU ceiling docs/s (speed-up)"):
         table.add_column(column, justify="right")
 
     def fmt(x: float | None, suffix: str = "", digits: int = 2) -> str:
@@ -146,11 +150,16 @@ def _scaling_table(results: list[dict], variant: str = "") -> Table:
 
     for count, row in rows.items():
         whole, steady, bare = row["pipeline_ner_docs_s"], row["steady_ner_docs_s"], row["bare_spacy_docs_s"]
+        ceiling = row["cpu_ceiling_docs_s"]
         table.add_row(str(count), str(len(by_count[count])), f"{fmt(whole)} / {fmt(steady)}",
                       f"{fmt(whole / base['pipeline_ner_docs_s'], '×')} / "
                       f"{fmt(steady / base['steady_ner_docs_s'] if steady and base['steady_ner_docs_s'] else None, '×')}",
                       fmt(bare), fmt(bare / base["bare_spacy_docs_s"], "×"),
-                      f"{fmt(whole / bare, digits=3)} / {fmt(steady / bare if steady else None, digits=3)}")
+                      f"{fmt(whole / bare, digits=3)} / {fmt(steady / bare if steady else None, digits=3)}",
+                      f"{fmt(ceiling)} ({fmt(ceiling / base['pipeline_ner_docs_s'] if ceiling else None, '×')})")
+    table.caption = ("CPU ceiling: the most NER docs/s these cores allow with the run's own costs and no idle "
+                     "time (bare spaCy's CPU per doc + the loops', broker's and bench's CPU per doc), against "
+                     "the first count's whole-run docs/s")
     return table
 
 

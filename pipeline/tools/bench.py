@@ -226,6 +226,15 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     result["bare_spacy_docs_s"] = round(bare, 2)
     result["pipeline_ner_docs_s"] = round(pipeline_ner_docs_s, 2)
     result["ratio_pipeline_to_bare"] = round(pipeline_ner_docs_s / bare, 3)
+    # the most NER docs/s these cores allow with this run's costs and no idle time: each doc needs bare
+    # spaCy's CPU plus this run's non-NER CPU (worker loops, broker, this harness) per doc, and no more
+    # than `bare_processes` spaCy processes can run (what two workers on two cores can reach at best)
+    cores = len(os.sched_getaffinity(0))
+    other_cpu_s = sum(v["cpu_s"] for k, v in result["processes"].items() if "-ner-" not in k)
+    per_process = bare / bare_processes
+    result["non_ner_cpu_ms_per_doc"] = round(1000 * other_cpu_s / ner_docs, 2) if ner_docs else None
+    result["cpu_ceiling_docs_s"] = round(min(bare, cores / (1 / per_process + other_cpu_s / ner_docs)), 2) \
+        if ner_docs else None
     # steady state: enriched outputs between the 10th and 90th percentile of their arrival times
     # (leaves out the pipeline filling up and draining, which bare nlp.pipe does not have)
     arrivals = sorted(outcomes.arrived_ms[r["id"]] / 1000 for r in enriched)
