@@ -38,11 +38,11 @@ HELDOUT = ROOT.parent / "shared" / "language-heldout" / "sentences.tsv"
 
 
 def load_heldout():
-    """The outside held-out set: 100 sentences per language for lingua's 75 languages (none for Japanese,
-    whose file has 412 lines: 7,400 in all),
-    lines 500-599 of lingua-py's language-testdata/sentences (Leipzig corpora), never used to choose the
-    fastText vote's weight (chosen on lines 0-99, checked on 300-399). Third-party data: it lives in the
-    team's shared folder beside the checkout, not in this repository; without it the bench says so."""
+    """The outside held-out set: lines 500-599 of lingua-py's language-testdata/sentences (Leipzig corpora)
+    for its 75 languages, 7,400 sentences (Japanese's file has only 412 lines, so none of it), never used
+    to choose the fastText vote's weight (chosen on lines 0-99, checked on 300-399). Third-party data: it
+    lives in the team's shared folder beside the checkout, not in this repository; without it the bench
+    says so."""
     if not HELDOUT.exists():
         print(f"held-out sentence set not found at {HELDOUT}: skipping that measure (to build it: lines "
               "500-599 of each language-testdata/sentences/<code>.txt of github.com/pemistahl/lingua-py, "
