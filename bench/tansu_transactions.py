@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
-from pipeline.kafka.broker import EmbeddedBroker  # noqa: E402
+from pipeline.kafka.engines.tansu import EmbeddedBroker  # noqa: E402
 
 
 def main() -> None:

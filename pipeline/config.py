@@ -36,7 +36,8 @@ class Settings:
     stages: tuple[str, ...] = field(default_factory=lambda: _stages(_env("NEWSFEED_STAGES", "all")))
     # Tansu makes every group join wait session_timeout/2, so keep it short.
     session_timeout: float = field(default_factory=lambda: float(_env("NEWSFEED_SESSION_TIMEOUT", "6")))
-    fetch_wait_ms: int = field(default_factory=lambda: int(_env("NEWSFEED_FETCH_WAIT_MS", "250")))
+    # 0: the engine's own choice (250 ms on Tansu, 500 on Kafka: pipeline/runtime/faust_app.py)
+    fetch_wait_ms: int = field(default_factory=lambda: int(_env("NEWSFEED_FETCH_WAIT_MS", "0")))
     max_message_bytes: int = field(default_factory=lambda: int(_env("NEWSFEED_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024))))
     lang_min_confidence: float = field(default_factory=lambda: float(_env("NEWSFEED_LANG_MIN_CONFIDENCE", "0.35")))
     lang_sample_chars: int = field(default_factory=lambda: int(_env("NEWSFEED_LANG_SAMPLE_CHARS", "3000")))

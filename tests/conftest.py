@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.kafka.broker import EmbeddedBroker
+from pipeline.kafka.broker import make_broker
 from pipeline.config import Settings
 from pipeline.kafka.outcomes import Outcomes, collect
 from pipeline.tools.processes import start_worker, stop_workers
@@ -19,14 +19,26 @@ from pipeline.kafka.topics import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# The broker engine every end-to-end test runs on: tansu (the embedded default) or kafka (Apache Kafka, KRaft,
+# from Maven Central jars). `.ci/run` runs the suite on both.
+ENGINE = os.environ.get("NEWSFEED_TEST_ENGINE", "tansu")
 # NER answers at once (the model is not installed: `ner.status = "no_model"`): for tests about offsets
 NO_NER = "fr=newsfeed_test_no_such_model,en=none"
 
 
+def start_broker(**kw):
+    return make_broker(ENGINE, **kw).start()
+
+
+def pytest_report_header(config):
+    return f"broker engine: {ENGINE} (NEWSFEED_TEST_ENGINE)"
+
+
 @pytest.fixture(scope="session")
 def broker():
-    with EmbeddedBroker() as b:
-        yield b
+    b = start_broker()
+    yield b
+    b.stop()
 
 
 @dataclass

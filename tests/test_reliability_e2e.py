@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from kafka import KafkaProducer
 
 from pipeline.contracts import codec, schemas
-from pipeline.kafka.broker import EmbeddedBroker
 from pipeline.contracts.deadletter import original_payload
 from pipeline.contracts.records import raw_article, utc_now
 from pipeline.writers.jsonl import read_jsonl
@@ -21,7 +20,7 @@ from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 from pipeline.kafka.topics import create_topics
 
-from conftest import NO_NER, SEEDS, make_stack, send_raw, wait_for_workers
+from conftest import NO_NER, SEEDS, make_stack, send_raw, start_broker, wait_for_workers
 
 pytestmark = pytest.mark.slow
 MAX_BYTES = 100_000
@@ -221,24 +220,24 @@ def test_sigterm_with_a_batch_in_flight_exits_within_ten_seconds_and_loses_nothi
 
 
 def test_worker_survives_a_broker_bounce_and_gives_up_when_it_stays_away(tmp_path):
-    broker = EmbeddedBroker().start()
+    broker = start_broker()
     stack = make_stack(broker, tmp_path, NEWSFEED_BROKER_WAIT=25)
     worker = stack.start_worker()
     try:
         wait_for_workers(stack, settle=1)
         first = send_raw(stack, [raw_article(id="before", source="t", text="Emmanuel Macron est arrivé à Berlin.")])
         assert stack.outcomes(first).records["enriched"]
-        broker.stop()
+        broker.halt()
         time.sleep(8)                                    # away for a while: the worker must not die
         assert worker.poll() is None
-        broker = EmbeddedBroker(port=broker.port).start()    # back (memory storage: empty)
+        broker.start()       # back on the same port (Tansu: memory storage, empty; Kafka: its storage kept)
         create_topics(stack.settings, broker.address)
         after = send_raw(stack, [raw_article(id="after", source="t", text="Olaf Scholz a reçu Emmanuel Macron.")])
         outcomes = stack.outcomes(after, timeout=120)
         assert "after" in outcomes.records["enriched"]
         log = (stack.output / "worker-0.log").read_text(errors="replace")
         assert "unreachable" in log and "is back" in log
-        broker.stop()                                     # now it stays away
+        broker.halt()                                     # now it stays away
         deadline = time.monotonic() + 60
         while worker.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)

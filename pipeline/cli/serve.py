@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from pipeline.config import Settings, group_id
-from pipeline.kafka.broker import BrokerError, EmbeddedBroker, broker_address
+from pipeline.kafka.broker import ENGINES, BrokerError, MissingTool, broker_address, make_broker
 from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.topics import TOPICS
 
@@ -32,24 +32,44 @@ def stop_on_signals() -> None:
         signal.signal(sig, request_stop)
 
 
+def _engine(value: str) -> str:
+    if value not in ENGINES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(ENGINES)}")
+    return value
+
+
 @cli.command()
-def broker(port: int = typer.Option(9092, help="port on 127.0.0.1 (0: any free port)")) -> None:
-    """Run the embedded broker (Tansu, memory storage, loopback only) in the foreground."""
+def broker(port: int = typer.Option(9092, help="port on 127.0.0.1 (0: any free port); with --nodes N, "
+                                                "brokers on PORT..PORT+N-1 and their controllers on the next N"),
+           engine: str = typer.Option("tansu", callback=_engine,
+                                      help="tansu: the embedded broker (memory storage, no JVM); kafka: Apache "
+                                           "Kafka in KRaft mode (Java 17+ and Maven; jars fetched once from Maven "
+                                           "Central)"),
+           nodes: int = typer.Option(1, min=1, help="brokers in the cluster (--engine kafka)")) -> None:
+    """Run a broker on loopback in the foreground: the embedded Tansu, or Apache Kafka (--engine kafka)."""
     stop_on_signals()
     settings = settings_or_exit()
-    b = EmbeddedBroker(port=port or None)
     try:
+        b = make_broker(engine, port=port or None, nodes=nodes)
+    except BrokerError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2)
+    try:
+        if engine == "kafka":
+            console.print("starting Apache Kafka (the first start fetches its jars from Maven Central)…")
         b.start()
         create_topics(settings, b.address)
-        out.print(f"newsfeed broker listening on {b.address} (loopback only, memory storage)")
+        where = "memory storage" if engine == "tansu" else f"data and logs in {b.root}"
+        out.print(f"newsfeed broker listening on {b.address} (loopback only, {where})", highlight=False)
+        out.print(b.version, highlight=False)
         out.print(f"export NEWSFEED_BROKER={b.address}", highlight=False)
-        while b.process and b.process.poll() is None:
+        while b.alive():
             time.sleep(0.2)
-        console.print(f"[red]the broker process exited with code {b.process.returncode if b.process else '?'}[/red]")
+        console.print("[red]the broker process exited[/red]")
         raise typer.Exit(1)
     except BrokerError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1)
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2 if isinstance(exc, MissingTool) else 1)
     except _StopRequested:
         pass
     finally:

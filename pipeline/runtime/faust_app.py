@@ -1,4 +1,5 @@
-"""The Faust app and its Kafka clients, configured for newsfeed and for the embedded broker's quirks."""
+"""The Faust app and its Kafka clients, configured for newsfeed; the embedded broker's (Tansu's) workarounds
+are installed only when the broker reports itself as Tansu (pipeline/kafka/engines/detect.py)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,22 @@ from faust.tables import TableManager
 
 from pipeline.config import Settings, group_id
 from pipeline.kafka.broker import free_port
+from pipeline.kafka.engines.detect import BrokerEngine, detect
+from pipeline.kafka.io import with_broker_retry
 from pipeline.runtime.fair_fetch import install_fair_fetch
 from pipeline.runtime.faust_consumer import install_consumer
 from pipeline.runtime.group_leave import install_group_leave
 
 
+# Faust hard-codes fetch_max_wait_ms=1500. Kafka answers a waiting Fetch as soon as data arrives, so there
+# the wait only bounds idle polling: Kafka's own default, 500 ms. Tansu answers only when the wait ends, so on
+# a quiet stream every hop between stages would cost up to the whole wait (measured: ~0.45 s a hop at
+# 1500 ms); each wait also costs the broker CPU, so not too short either (250 ms: idle 2-worker pipeline
+# 0.038 cores, 0.075 at 100 ms). NEWSFEED_FETCH_WAIT_MS overrides both.
+FETCH_WAIT_MS = {"tansu": 250, "kafka": 500}
+
+
 def install_fetch_wait(fetch_wait_ms: int) -> None:
-    """Faust hard-codes fetch_max_wait_ms=1500. Tansu answers a waiting Fetch only when that wait ends,
-    not when data arrives, so on a quiet stream every hop between stages would cost up to the whole wait
-    (measured: ~0.45 s a hop at 1500 ms). Each wait also costs the broker CPU, so not too short either:
-    NEWSFEED_FETCH_WAIT_MS (250 ms; idle 2-worker pipeline 0.038 cores, 0.075 at 100 ms)."""
     base = getattr(aiokafka.AIOKafkaConsumer, "_newsfeed_base", aiokafka.AIOKafkaConsumer)
 
     class ShortFetchWaitConsumer(base):
@@ -60,8 +67,17 @@ def credentials(settings: Settings):
                                  mechanism=settings.sasl_mechanism or "PLAIN", ssl_context=context)
 
 
-def make_app(settings: Settings) -> faust.App:
-    install_fetch_wait(settings.fetch_wait_ms)
+def broker_engine(settings: Settings) -> BrokerEngine:
+    log = logging.getLogger("newsfeed.worker")
+    engine = with_broker_retry("broker engine", lambda: detect(settings.broker, settings.kafka_python_security()),
+                               settings.broker_wait, log=log.warning)
+    log.info("broker: %s", engine.description)
+    return engine
+
+
+def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.App:
+    engine = engine or broker_engine(settings)
+    install_fetch_wait(settings.fetch_wait_ms or FETCH_WAIT_MS[engine.name])
     # kafka-python (state reads, lag) logs every connection at INFO: noise in a worker's INFO log
     logging.getLogger("kafka").setLevel(logging.WARNING)
     group = group_id(settings)
@@ -101,6 +117,7 @@ def make_app(settings: Settings) -> faust.App:
     )
     # offsets are committed only over processed records, across rebalances too (faust_consumer.py)
     install_consumer(app)
-    install_group_leave()   # the embedded broker's stale-leader fault: see group_leave.py
+    if engine.is_tansu:
+        install_group_leave()   # Tansu's stale-leader fault: see group_leave.py; Kafka members leave at once
     install_fair_fetch()    # no stage's input waits behind another's backlog: see fair_fetch.py
     return app
