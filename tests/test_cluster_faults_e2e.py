@@ -67,7 +67,7 @@ def _assert_each_once(stack, keys: list[str]) -> dict:
 
 def _leader(admin: KafkaAdminClient, topic: str, partition: int) -> int:
     [described] = admin.describe_topics([topic])
-    return next(p["leader"] for p in described["partitions"] if p["partition"] == partition)
+    return next(p["leader_id"] for p in described["partitions"] if p["partition_index"] == partition)
 
 
 def _coordinator(admin: KafkaAdminClient, group: str) -> int:
