@@ -85,10 +85,10 @@ class FeedPoller:
             self.producer.close()
 
     def due(self, now: float) -> list[FeedState]:
-        return [s for s in self.states.values() if s.next_poll_at <= now]
+        return [s for s in self.states.values() if s.due_at(self.fs.interval) <= now]
 
     def next_due(self) -> float:
-        return min((s.next_poll_at for s in self.states.values()), default=time.time() + self.fs.interval)
+        return min((s.due_at(self.fs.interval) for s in self.states.values()), default=time.time() + self.fs.interval)
 
     def poll_once(self, now: float | None = None, summary: Summary | None = None) -> Summary:
         """Poll every feed that is due, concurrently; return when each poll's output is acknowledged."""
