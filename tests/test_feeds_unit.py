@@ -127,3 +127,12 @@ def test_state_remembers_a_bounded_window_and_round_trips():
     assert state.has_seen(["x", "u8"]) and not state.has_seen(["g1"])
     again = FeedState.from_dict(state.to_dict())
     assert again.url == "https://a.example/rss" and again.has_seen(["g9"]) and not again.has_seen(["g6"])
+
+
+def test_every_feed_setting_is_in_the_readme():
+    from pipeline.feeds.config import ENV_VARS
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert [v for v in ENV_VARS.values() if f"`{v}`" not in readme] == []

@@ -43,3 +43,6 @@ class FeedSettings:
     shard: tuple[int, int] = field(default_factory=lambda: _shard(_env("NEWSFEED_FEEDS_SHARD", "0/1")))
     http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_FEEDS_HTTP_PORT", "6067")))
     fetch_pages: bool = field(default_factory=lambda: _env("NEWSFEED_FEEDS_FETCH_PAGES", "1") not in ("0", "false", "no"))
+
+
+ENV_VARS = {f: f"NEWSFEED_FEEDS_{f.upper()}" for f in FeedSettings.__dataclass_fields__}
