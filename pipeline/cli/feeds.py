@@ -55,10 +55,10 @@ def poll_once(urls: list[str], address: str, settings, fs):
 def print_summary(summary, settings) -> None:
     polled = ", ".join(f"{k} {v}" for k, v in sorted(summary.polled.items())) or "none"
     out.print(f"feeds polled: {sum(summary.polled.values())} ({polled}); not due yet: {summary.not_due}",
-              highlight=False)
+              highlight=False, soft_wrap=True)
     out.print(f"new articles sent to {settings.topic('raw')}: {len(summary.sent)}; pages fetched: {summary.pages}; "
-              f"text from the feed instead of the page: {summary.fallbacks}", highlight=False)
-    out.print(f"dead letters: {summary.letters}; items left for the next poll: {summary.deferred}", highlight=False)
+              f"text from the feed instead of the page: {summary.fallbacks}", highlight=False, soft_wrap=True)
+    out.print(f"dead letters: {summary.letters}; items left for the next poll: {summary.deferred}", highlight=False, soft_wrap=True)
     for error in summary.errors[:20]:
         console.print(f"[yellow]{error}[/yellow]", highlight=False, soft_wrap=True)
 
