@@ -108,3 +108,21 @@ def test_feed_articles_reach_enriched_and_faults_reach_the_dead_letters(stack_fa
     assert all(r["language"]["code"] == "fr" and r["extraction"] == "page" for r in enriched.values())
     letters = [letter for letter in topic_records(stack, "deadletter") if letter["stage"] == "feeds"]
     assert [(letter["error"]["kind"], letter["source"]["topic"]) for letter in letters] == [("feed_unparseable", broken)]
+
+
+def test_run_polls_a_feed_next_to_files(tmp_path, site):
+    """`newsfeed run FEED_URL FILE`: the embedded broker, a worker, one poll of the feed and the file replayed;
+    the feed's copy of the seed article is recognised as a near duplicate of the file's."""
+    pairs = site.add_articles(ARTICLES[:2])
+    url = site.add("/rss", Route(rss20(site.base, pairs), "application/rss+xml"))
+    env = {**os.environ, "NEWSFEED_OUTPUT_DIR": str(tmp_path), "NEWSFEED_NER_MODELS": NO_NER,
+           "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": "0", "NEWSFEED_HTTP_PORT": "0"}
+    env.pop("NEWSFEED_BROKER", None)
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", url, str(sorted(SEEDS.glob("*.txt"))[0])],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "new articles sent to newsfeed.raw: 2" in result.stdout
+    enriched = [orjson.loads(line) for line in (tmp_path / "enriched.jsonl").read_bytes().splitlines()]
+    duplicates = [orjson.loads(line) for line in (tmp_path / "duplicates.jsonl").read_bytes().splitlines()]
+    assert len(enriched) == 2 and len(duplicates) == 1 and duplicates[0]["dedup"]["status"] == "near"
+    assert sum(r.get("extraction") == "page" for r in enriched + duplicates) == 2
