@@ -80,10 +80,17 @@ def test_profiles_scaling_and_volumes():
     assert "container_name" not in worker and "ports" not in worker   # `--scale worker=3` must work
     assert "./out:/app/out" in worker["volumes"] and worker["environment"]["NEWSFEED_OUTPUT_DIR"] == "/app/out"
     assert SERVICES["ner"]["environment"]["NEWSFEED_STAGES"] == "entities"
+    feeds = SERVICES["feeds"]
+    assert feeds["profiles"] == ["feeds"] and feeds["command"][:2] == ["newsfeed", "feeds"]
+    sources = feeds["command"][2]
+    mount = next(v for v in feeds["volumes"] if v.endswith(":ro") and sources.startswith(v.split(":")[1]))
+    assert (ROOT / mount.split(":")[0] / Path(sources).name).is_file()   # the mounted sources file ships
 
 
 def test_every_newsfeed_variable_in_the_file_is_one_newsfeed_reads():
-    known = set(ENV_VARS.values())
+    from pipeline.feeds.config import ENV_VARS as FEED_ENV_VARS
+
+    known = set(ENV_VARS.values()) | set(FEED_ENV_VARS.values())
     used = set()
     for service in SERVICES.values():
         used |= {k for k in service.get("environment", {}) if k.startswith("NEWSFEED_")}

@@ -14,12 +14,14 @@ from rich.table import Table
 from pipeline.kafka.broker import broker_address
 from pipeline.runtime.health import READY_LINE
 
-from .common import LIMIT, PATHS, RATE, REPEAT, cli, console, create_topics, out, output_dir_or_exit, settings_or_exit
+from .common import LIMIT, RATE, REPEAT, cli, console, create_topics, out, output_dir_or_exit, settings_or_exit
 from .send import _replay
 
 
 @cli.command()
-def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Optional[int] = LIMIT,
+def run(paths: Optional[List[str]] = typer.Argument(
+            None, help="files or directories (.txt, .jsonl, RSS/Atom), and feed sources polled once (feed URLs, "
+                       "text files of URLs, OPML files); default: seeds/"), repeat: int = REPEAT, limit: Optional[int] = LIMIT,
         rate: Optional[float] = RATE,
         output: Path = typer.Option(None, "--output", "-o", help="output directory (default: NEWSFEED_OUTPUT_DIR or out/)"),
         timeout: float = typer.Option(600, help="give up when articles have no outcome after this many seconds")) -> None:
@@ -28,8 +30,12 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
     from pipeline.kafka.outcomes import collect
     from pipeline.tools.processes import start_worker, stop_workers
 
+    from pipeline.feeds.sources import is_feed_source
+
     started = time.monotonic()
     settings = settings_or_exit()
+    feed_args = [p for p in paths or [] if is_feed_source(p)]
+    file_args = [p for p in paths or [] if p not in feed_args]
     output = output or settings.output_dir
     output_dir_or_exit(output)
     with broker_address(settings.broker) as address:
@@ -40,7 +46,11 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
         proc = start_worker(env, log_path)
         startup.start()
         try:
-            result = _replay(rp, paths, repeat, limit, rate, address, settings)
+            result = _replay(rp, file_args, repeat, limit, rate, address, settings) if file_args or not feed_args \
+                else rp.ReplayResult()
+            if feed_args:
+                result.keys += _poll_feeds(feed_args, address, settings)
+                result.sent = len(result.keys)
             try:
                 outcomes = collect(address, settings, set(result.keys), timeout, alive=lambda: proc.poll() is None)
             except (TimeoutError, RuntimeError) as exc:
@@ -51,6 +61,15 @@ def run(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Option
     elapsed = time.monotonic() - started
     _summary(result, outcomes, elapsed, output, startup)
     raise typer.Exit(1 if result.failed else 0)
+
+
+def _poll_feeds(sources: list[str], address: str, settings) -> list[str]:
+    """One poll of the feed sources (state kept in the broker's feed-state topic); the ids it sent."""
+    from .feeds import feed_settings_or_exit, feed_urls_or_exit, poll_once, print_summary
+
+    summary = poll_once(feed_urls_or_exit(sources), address, settings, feed_settings_or_exit())
+    print_summary(summary, settings)
+    return summary.sent
 
 
 class _StartupWatch:

@@ -18,7 +18,10 @@ TOPICS = {
     "duplicates": "exact and near duplicates (schemas/duplicate), keyed by id",
     "deadletter": "messages that could not be processed (schemas/dead-letter)",
     "dedup-index": "internal: the dedup index log, replayed to rebuild dedup state",
+    "feed-state": "internal: the feed poller's state per feed (validators, next poll, seen items), keyed by feed URL",
 }
+# topics whose latest record per key is all that matters (Kafka keeps at least that one)
+TOPIC_CONFIGS = {"feed-state": {"cleanup.policy": "compact"}}
 
 # each agent (as workers/app.py names it) and the topic it consumes, in pipeline order
 AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique",
@@ -47,7 +50,9 @@ def create_topics(settings: Settings, bootstrap: str) -> list[str]:
         created = []
         for topic in wanted:
             try:
-                admin.create_topics([NewTopic(topic, settings.partitions, settings.replication)])
+                name = topic[len(settings.topic_prefix):]
+                admin.create_topics([NewTopic(topic, settings.partitions, settings.replication,
+                                              topic_configs=TOPIC_CONFIGS.get(name, {}))])
                 created.append(topic)
             except TopicAlreadyExistsError:  # another process won the race: fine
                 pass

@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from . import metrics
-from .health import EXIT_CONFIG, readiness
+from .health import EXIT_CONFIG, Readiness, readiness
 
 log = logging.getLogger("newsfeed.http")
 
@@ -41,10 +41,12 @@ async def get_health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
 
-async def get_ready(_request: web.Request) -> web.Response:
-    report = readiness.report()
-    return web.Response(body=orjson.dumps(report), status=200 if report["ready"] else 503,
-                        content_type="application/json")
+def ready_handler(ready: Readiness):
+    async def get_ready(_request: web.Request) -> web.Response:
+        report = ready.report()
+        return web.Response(body=orjson.dumps(report), status=200 if report["ready"] else 503,
+                            content_type="application/json")
+    return get_ready
 
 
 async def get_metrics(_request: web.Request) -> web.Response:
@@ -52,9 +54,9 @@ async def get_metrics(_request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def routes() -> web.Application:
+def routes(ready: Readiness = readiness) -> web.Application:
     application = web.Application()
-    application.add_routes([web.get("/health", get_health), web.get("/ready", get_ready),
+    application.add_routes([web.get("/health", get_health), web.get("/ready", ready_handler(ready)),
                              web.get("/metrics", get_metrics)])
     return application
 
@@ -85,3 +87,33 @@ def serve(app: faust.App, host: str, port: int) -> None:
         sock = bind(host, port)
         metrics.install(app)
         app.sensors.add(HttpServer(sock))
+
+
+def serve_in_thread(sock: socket.socket, ready: Readiness):
+    """The same endpoints for a process without a Faust worker (the feed poller): an event loop in a daemon
+    thread; /health answers while that loop runs. Returns a function that stops the server."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(routes(ready), access_log=None)
+    started = threading.Event()
+
+    async def start() -> None:
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        started.set()
+
+    def run() -> None:
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    threading.Thread(target=run, name="newsfeed-http", daemon=True).start()
+    started.wait(10)
+    host, port = sock.getsockname()[:2]
+    log.info("newsfeed: HTTP on http://%s:%s (/health /ready /metrics)", host, port)
+
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+    return stop

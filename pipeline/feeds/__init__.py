@@ -1,0 +1,2 @@
+"""Live feeds, the pure part: sources, feed parsing, URL identity, politeness, HTTP fetching, extraction
+and the per-feed poll. Nothing here imports Kafka or Faust (`pipeline/kafka/feeds.py` runs it on a broker)."""
