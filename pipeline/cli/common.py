@@ -60,7 +60,12 @@ def connect(settings: config_mod.Settings, address: str) -> str:
 
 def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
     connect(settings, address)
-    return with_broker("topics", lambda: _create_topics(settings, address), settings)
+    denied: list[str] = []
+    created = with_broker("topics", lambda: _create_topics(settings, address, denied), settings)
+    if denied:
+        console.print(f"[yellow]topics this principal can neither see nor create, left to the cluster's admin "
+                      f"(`newsfeed topics`): {', '.join(denied)}[/yellow]", highlight=False, soft_wrap=True)
+    return created
 
 
 def require_broker(settings: config_mod.Settings) -> str:

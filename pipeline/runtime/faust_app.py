@@ -81,6 +81,9 @@ def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.Ap
         TableManager=PromptTableManager,
         # all state lives in topics; keep Faust's scratch directory out of the working tree
         datadir=str(Path(tempfile.gettempdir()) / f"newsfeed-faust-{group}"),
+        # Faust's leader-election topic (`<id>-__assignor-__leader`) serves only `on_leader=True` timers, which
+        # newsfeed has none of; without it a worker needs no topic-create right on a secured cluster
+        topic_disable_leader=True,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
