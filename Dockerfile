@@ -12,12 +12,13 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN useradd --create-home --uid 10001 newsfeed
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY pipeline ./pipeline
 COPY workers ./workers
 COPY schemas ./schemas
 COPY seeds ./seeds
-RUN pip install . \
+# constraints.txt (tools/lock): the exact versions CI tested
+RUN pip install -c constraints.txt . \
  && for model in $SPACY_MODELS; do python -m spacy download "$model"; done \
  && mkdir -p /app/out && chown newsfeed:newsfeed /app/out
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh

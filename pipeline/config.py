@@ -67,11 +67,22 @@ class Settings:
     # the worker's /health, /ready and /metrics; 0 turns the server and the metrics off
     http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_HTTP_PORT", "6066")))
     http_host: str = field(default_factory=lambda: _env("NEWSFEED_HTTP_HOST", "127.0.0.1"))
+    # Kafka client security (pipeline/kafka/security.py turns these into client options)
     security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
     sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))
     sasl_username: str = field(default_factory=lambda: _env("NEWSFEED_SASL_USERNAME", ""))
-    sasl_password: str = field(default_factory=lambda: _env("NEWSFEED_SASL_PASSWORD", ""))
+    # repr=False: a Settings printed in a log or a traceback never shows the password
+    sasl_password: str = field(default_factory=lambda: _env("NEWSFEED_SASL_PASSWORD", ""), repr=False)
+    sasl_password_file: str = field(default_factory=lambda: _env("NEWSFEED_SASL_PASSWORD_FILE", ""))
     ssl_cafile: str = field(default_factory=lambda: _env("NEWSFEED_SSL_CAFILE", ""))
+    ssl_certfile: str = field(default_factory=lambda: _env("NEWSFEED_SSL_CERTFILE", ""))
+    ssl_keyfile: str = field(default_factory=lambda: _env("NEWSFEED_SSL_KEYFILE", ""))
+
+    def __post_init__(self) -> None:
+        from pipeline.kafka.security import client_security
+
+        # validated once, at load: bad security settings are a configuration error (exit 2)
+        object.__setattr__(self, "_security", client_security(self))
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -87,17 +98,14 @@ class Settings:
 
         return ner_models.resolve(self.ner_model_overrides())
 
+    @property
+    def security(self):
+        """The Kafka client security (pipeline/kafka/security.py, ClientSecurity)."""
+        return self._security
+
     def kafka_python_security(self) -> dict:
         """Security options for kafka-python clients (empty on a plaintext broker)."""
-        opts: dict = {}
-        if self.security_protocol != "PLAINTEXT":
-            opts["security_protocol"] = self.security_protocol
-        if self.sasl_mechanism:
-            opts.update(sasl_mechanism=self.sasl_mechanism,
-                        sasl_plain_username=self.sasl_username, sasl_plain_password=self.sasl_password)
-        if self.ssl_cafile:
-            opts["ssl_cafile"] = self.ssl_cafile
-        return opts
+        return self._security.kafka_python()
 
 
 def group_id(settings: Settings) -> str:

@@ -29,14 +29,3 @@ def test_unknown_stage_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("NEWSFEED_STAGES", "language,ocr")
     with pytest.raises(ValueError, match="unknown stage"):
         Settings()
-
-
-def test_security_options_reach_kafka_python(monkeypatch):
-    assert Settings().kafka_python_security() == {}
-    for key, value in {"NEWSFEED_SECURITY_PROTOCOL": "SASL_SSL", "NEWSFEED_SASL_MECHANISM": "SCRAM-SHA-512",
-                       "NEWSFEED_SASL_USERNAME": "u", "NEWSFEED_SASL_PASSWORD": "p",
-                       "NEWSFEED_SSL_CAFILE": "/ca.pem"}.items():
-        monkeypatch.setenv(key, value)
-    assert Settings().kafka_python_security() == {
-        "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "u",
-        "sasl_plain_password": "p", "ssl_cafile": "/ca.pem"}

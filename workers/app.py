@@ -41,7 +41,7 @@ if not settings.broker:
                      "or point NEWSFEED_BROKER at a Kafka broker, e.g. the address `newsfeed broker` prints.")
 
 app = make_app(settings)
-http.serve(app, settings.http_host, settings.http_port)  # /health, /ready, /metrics
+http.serve(app, settings.http_host, settings.http_port, settings.stages)  # /health, /ready, /metrics
 
 
 async def _out(what: str, fn, *args, **kwargs):

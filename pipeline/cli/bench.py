@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from .common import RATE, cli, console, out, settings_or_exit
+from .common import RATE, cli, connect, console, out, settings_or_exit
 
 
 @cli.command()
@@ -63,6 +63,8 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         console.print(f"[red]--engine:[/red] expected tansu, kafka or a list like tansu,kafka; got {engine!r}")
         raise typer.Exit(2)
     settings = settings_or_exit()
+    if settings.broker:   # a cluster of yours: its certificate and our credentials checked first
+        connect(settings, settings.broker)
     if language not in settings.ner_model_map():
         console.print(f"[red]--language:[/red] no spaCy model for {language!r} (see `newsfeed models`)")
         raise typer.Exit(2)

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from pipeline import config as config_mod
 from pipeline.kafka.io import with_broker_retry
+from pipeline.kafka.security import BrokerRefused, check_broker
 from pipeline.kafka.topics import create_topics as _create_topics
 from pipeline.runtime.preflight import PreflightError, check_output_dir
 
@@ -40,10 +41,31 @@ def with_broker(what: str, fn: Callable[[], T], settings: config_mod.Settings) -
     except ConnectionError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3)
+    except BrokerRefused as exc:   # a wrong password or an untrusted certificate: no retry cures it
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+_checked: set[str] = set()
+
+
+def connect(settings: config_mod.Settings, address: str) -> str:
+    """Every command's first contact with the broker: its TLS certificate and our credentials are checked
+    once, so a refusal is a clear message and exit 2 at once instead of clients retrying until a timeout."""
+    if address not in _checked:
+        with_broker("connect", lambda: check_broker(settings, address), settings)
+        _checked.add(address)
+    return address
 
 
 def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
-    return with_broker("topics", lambda: _create_topics(settings, address), settings)
+    connect(settings, address)
+    denied: list[str] = []
+    created = with_broker("topics", lambda: _create_topics(settings, address, denied), settings)
+    if denied:
+        console.print(f"[yellow]topics this principal can neither see nor create, left to the cluster's admin "
+                      f"(`newsfeed topics`): {', '.join(denied)}[/yellow]", highlight=False, soft_wrap=True)
+    return created
 
 
 def require_broker(settings: config_mod.Settings) -> str:
@@ -51,7 +73,7 @@ def require_broker(settings: config_mod.Settings) -> str:
         console.print("[red]NEWSFEED_BROKER is not set.[/red] Start one with `newsfeed broker` and export the "
                       "address it prints, or point it at a Kafka cluster.")
         raise typer.Exit(2)
-    return settings.broker
+    return connect(settings, settings.broker)
 
 
 def output_dir_or_exit(path: Path) -> Path:

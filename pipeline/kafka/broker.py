@@ -57,7 +57,8 @@ def require_free(port: int) -> None:
                           "Stop it, or pick another port (--port, 0 for any free one)")
 
 
-def wait_until_answering(address: str, timeout: float = 10.0, brokers: int = 1, alive=lambda: True) -> None:
+def wait_until_answering(address: str, timeout: float = 10.0, brokers: int = 1, alive=lambda: True,
+                         security: dict | None = None) -> None:
     """Wait until a Kafka client can fetch metadata from `address` and at least `brokers` brokers are unfenced."""
     from kafka import KafkaAdminClient
 
@@ -67,7 +68,7 @@ def wait_until_answering(address: str, timeout: float = 10.0, brokers: int = 1, 
         if not alive():
             raise BrokerError(f"the broker process for {address} exited while starting")
         try:
-            admin = KafkaAdminClient(bootstrap_servers=address, request_timeout_ms=2000)
+            admin = KafkaAdminClient(bootstrap_servers=address, request_timeout_ms=2000, **(security or {}))
             try:
                 admin.list_topics()
                 found = (sum(not b.get("is_fenced") for b in admin.describe_cluster().get("brokers", ()))

@@ -57,7 +57,8 @@ T = TypeVar("T")
 
 def with_broker_retry(what: str, fn: Callable[[], T], wait: float, log: Callable[[str], None] = print) -> T:
     """Call fn, retrying with exponential backoff (0.5 s doubling to 8 s) while the broker is unreachable;
-    after `wait` seconds give up with a clear error."""
+    after `wait` seconds give up with a clear error. A BrokerRefused (pipeline/kafka/security.py) is not
+    retried: it passes through."""
     from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
     deadline, delay = time.monotonic() + wait, 0.5

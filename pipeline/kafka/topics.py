@@ -37,11 +37,13 @@ def all_topics(settings: Settings) -> list[str]:
     return [settings.topic(name) for name in TOPICS]
 
 
-def create_topics(settings: Settings, bootstrap: str) -> list[str]:
-    """Create every newsfeed topic that does not exist yet; return the ones created."""
+def create_topics(settings: Settings, bootstrap: str, denied: list[str] | None = None) -> list[str]:
+    """Create every newsfeed topic that does not exist yet; return the ones created. On a cluster with ACLs a
+    principal may neither see nor create some topics (a producer has WRITE on raw only): those are appended
+    to `denied` (when given) and skipped; the clients that need them fail on their own with the topic named."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import AuthorizationError, TopicAlreadyExistsError
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, **settings.kafka_python_security())
     try:
@@ -56,6 +58,10 @@ def create_topics(settings: Settings, bootstrap: str) -> list[str]:
                 created.append(topic)
             except TopicAlreadyExistsError:  # another process won the race: fine
                 pass
+            except AuthorizationError:
+                if denied is None:
+                    raise
+                denied.append(topic)
         return created
     finally:
         admin.close()

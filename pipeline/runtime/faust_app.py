@@ -68,21 +68,6 @@ class PromptTableManager(TableManager):
             await self.recovery.start()
 
 
-def credentials(settings: Settings):
-    """SASL/TLS for a real cluster, from the same settings the kafka-python clients use."""
-    if settings.security_protocol == "PLAINTEXT":
-        return None
-    context = None
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        import ssl
-
-        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
-        if settings.security_protocol == "SSL":
-            return faust.SSLCredentials(context)
-    return faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
-                                 mechanism=settings.sasl_mechanism or "PLAIN", ssl_context=context)
-
-
 def broker_engine(settings: Settings) -> BrokerEngine:
     log = logging.getLogger("newsfeed.worker")
     engine = with_broker_retry("broker engine", lambda: detect(settings.broker, settings.kafka_python_security()),
@@ -114,6 +99,9 @@ def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.Ap
         TableManager=PromptTableManager,
         # all state lives in topics; keep Faust's scratch directory out of the working tree
         datadir=str(Path(tempfile.gettempdir()) / f"newsfeed-faust-{group}"),
+        # Faust's leader-election topic (`<id>-__assignor-__leader`) serves only `on_leader=True` timers, which
+        # newsfeed has none of; without it a worker needs no topic-create right on a secured cluster
+        topic_disable_leader=True,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
@@ -125,7 +113,7 @@ def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.Ap
         producer_acks=-1,
         producer_max_request_size=big,
         consumer_max_fetch_size=big,
-        broker_credentials=credentials(settings),
+        broker_credentials=settings.security.faust_credentials(),
         # bounded buffers: replaying far faster than NER keeps memory flat (the rest waits in Kafka).
         # Small polls matter too: Faust delivers a poll's records in order and waits while the NER stage's
         # buffer is full, so with 200-record polls the sink starved for seconds behind a backlog of NER input

@@ -81,11 +81,12 @@ class HttpServer(faust.Sensor):
             await self.runner.cleanup()
 
 
-def serve(app: faust.App, host: str, port: int) -> None:
-    """Serve the endpoints from `app`'s worker and record its metrics, unless port is 0."""
+def serve(app: faust.App, host: str, port: int, stages=()) -> None:
+    """Serve the endpoints from `app`'s worker and record its metrics (`stages`' counters at 0 from the
+    start), unless port is 0."""
     if port:
         sock = bind(host, port)
-        metrics.install(app)
+        metrics.install(app, stages)
         app.sensors.add(HttpServer(sock))
 
 

@@ -41,6 +41,46 @@ READY.set_function(lambda: float(readiness.ready))
 
 _enabled = False
 
+# Every label value the counters below can take, known before the first event: exported at 0 from the start
+# (`.labels(...)` once), so rate() and alerts work on a fresh worker instead of seeing no series at all.
+# NEWSFEED_STAGES stage -> {meter stage (the `stage` label): its outcomes}; the entities stage also sinks.
+OUTCOMES = {
+    "language": {"language": ("languaged", "dead_letter")},
+    "dedup": {"dedup": ("unique", "exact", "near", "dead_letter")},
+    "entities": {"entities": ("tagged", "redelivered", "dead_letter"),
+                 "sink": ("enriched", "redelivered", "dead_letter")},
+    "sink": {"duplicates-sink": ("written",), "deadletter-sink": ("written",)},
+}
+# NEWSFEED_STAGES stage -> the outputs its agents write (workers/app.py's `_out` names)
+OUTPUTS = {
+    "language": ("languaged topic", "deadletter topic"),
+    "dedup": ("unique topic", "duplicates topic", "dedup-index topic", "deadletter topic"),
+    "entities": ("enriched topic", "enriched.jsonl", "deadletter topic"),
+    "sink": ("duplicates.jsonl", "deadletter.jsonl"),
+}
+
+
+def dead_letter_kinds() -> tuple[str, ...]:
+    """The error kinds of the dead-letter contract (schemas/dead-letter.v1.json)."""
+    from pipeline.contracts.schemas import validator
+
+    return tuple(validator("deadletter").schema["properties"]["error"]["properties"]["kind"]["enum"])
+
+
+def export_zeros(stages) -> None:
+    """Create every labelled series this worker's stages can bump, at 0."""
+    kinds = dead_letter_kinds()
+    for stage_name in stages:
+        for meter_stage, outcomes in OUTCOMES[stage_name].items():
+            RECORDS_IN.labels(meter_stage)
+            for outcome in outcomes:
+                RECORDS_OUT.labels(meter_stage, outcome)
+                if outcome == "dead_letter":
+                    for kind in kinds:
+                        DEAD_LETTERS.labels(meter_stage, kind)
+        for output in OUTPUTS[stage_name]:
+            OUTPUT_ERRORS.labels(output)
+
 
 class StageMeter:
     """Counts and times one stage's records. `started = meter.start(n)` when n records come in,
@@ -148,10 +188,12 @@ class RebalanceSensor(faust.Sensor):
         return super().on_rebalance_start(app)
 
 
-def install(app: faust.App) -> None:
-    """Record metrics for this worker: stage meters, lag at scrape time, rebalances, output errors."""
+def install(app: faust.App, stages=()) -> None:
+    """Record metrics for this worker: stage meters, lag at scrape time, rebalances, output errors; the
+    labelled counters of `stages` (NEWSFEED_STAGES) exported at 0 from the start."""
     global _enabled
     _enabled = True
+    export_zeros(stages)
     REGISTRY.register(ConsumerLag(app))
     app.sensors.add(RebalanceSensor())
     outputs.on_error.append(lambda output, _exc: OUTPUT_ERRORS.labels(output).inc())

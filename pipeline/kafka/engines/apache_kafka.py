@@ -125,6 +125,8 @@ class KafkaCluster:
         self.cluster_id = cluster_id()
         self.processes: dict[int, subprocess.Popen] = {}
         self.home: Path | None = None
+        # kafka-python options the readiness check connects with (a secured variant sets its admin's)
+        self.client_security: dict = {}
 
     # node ids are 1..nodes; node i listens on ports[i-1]
     def node_address(self, node: int) -> str:
@@ -137,6 +139,21 @@ class KafkaCluster:
     def log_path(self, node: int) -> Path:
         return self.node_dir(node) / "server.log"
 
+    def listener_properties(self, node: int) -> dict[str, str]:
+        """The listeners of a node: one PLAINTEXT listener for clients and brokers (a secured variant
+        overrides this: pipeline/kafka/engines/secured_kafka.py)."""
+        return {
+            "listeners": f"PLAINTEXT://{LOOPBACK}:{self.ports[node - 1]},"
+                         f"CONTROLLER://{LOOPBACK}:{self.controller_ports[node - 1]}",
+            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{self.ports[node - 1]}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        }
+
+    def format_arguments(self) -> list[str]:
+        """Extra `kafka.tools.StorageTool format` arguments (e.g. --add-scram for a bootstrap user)."""
+        return []
+
     def properties(self, node: int) -> str:
         replicas = min(3, self.nodes)
         voters = ",".join(f"{i + 1}@{LOOPBACK}:{p}" for i, p in enumerate(self.controller_ports))
@@ -144,12 +161,8 @@ class KafkaCluster:
             "process.roles": "broker,controller",
             "node.id": str(node),
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{self.ports[node - 1]},"
-                         f"CONTROLLER://{LOOPBACK}:{self.controller_ports[node - 1]}",
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{self.ports[node - 1]}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            **self.listener_properties(node),
             "log.dirs": str(self.node_dir(node) / "data"),
             "offsets.topic.replication.factor": str(replicas),
             "offsets.topic.num.partitions": "10",
@@ -183,7 +196,8 @@ class KafkaCluster:
             (self.node_dir(node) / "server.properties").write_text(self.properties(node))
             formats.append(subprocess.Popen(
                 java_command(self.home, "kafka.tools.StorageTool", "format", "-t", self.cluster_id,
-                             "-c", str(self.node_dir(node) / "server.properties"), logs=self.node_dir(node)),
+                             "-c", str(self.node_dir(node) / "server.properties"), *self.format_arguments(),
+                             logs=self.node_dir(node)),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         for node, proc in enumerate(formats, 1):
             output = proc.communicate()[0]
@@ -192,7 +206,8 @@ class KafkaCluster:
         for node in range(1, self.nodes + 1):
             self.start_node(node)
         try:
-            wait_until_answering(self.address, timeout, brokers=self.nodes, alive=self._all_alive)
+            wait_until_answering(self.address, timeout, brokers=self.nodes, alive=self._all_alive,
+                                 security=self.client_security)
         except BrokerError as exc:
             self.stop()
             raise BrokerError(f"{exc} (logs: {self.root}/node-*/server.log)") from None

@@ -1,0 +1,56 @@
+"""The ACLs each newsfeed principal needs on a cluster with an authorizer (README: "Your own Kafka cluster").
+
+Derived from what the secured end-to-end tests needed (tests/test_secured_kafka_e2e.py grants exactly these
+and nothing more). Each grant is (resource type, name, pattern type, operation), with kafka-python's enum
+member names; READ and WRITE imply DESCRIBE in Kafka, so it is not listed.
+"""
+
+from __future__ import annotations
+
+from pipeline.config import Settings
+
+Grant = tuple[str, str, str, str]
+
+# topic -> what a worker does on it: raw is only read; the read-back of enriched (on assignment) and of
+# dedup-index (state rebuild) needs READ on the topics it writes too
+WORKER_TOPICS = {
+    "raw": ("READ",),
+    "languaged": ("READ", "WRITE"),
+    "unique": ("READ", "WRITE"),
+    "enriched": ("READ", "WRITE"),
+    "duplicates": ("READ", "WRITE"),
+    "deadletter": ("READ", "WRITE"),
+    "dedup-index": ("READ", "WRITE"),
+}
+
+
+def worker_acls(settings: Settings) -> list[Grant]:
+    """A worker of any stage layout: its topics, and the consumer groups named after NEWSFEED_APP_ID (its
+    own, and the other layouts' whose offsets it starts from: pipeline/kafka/groups.py)."""
+    topics = [("TOPIC", settings.topic(name), "LITERAL", op) for name, ops in WORKER_TOPICS.items() for op in ops]
+    return topics + [("GROUP", settings.app_id, "PREFIXED", "READ")]
+
+
+def producer_acls(settings: Settings) -> list[Grant]:
+    """`newsfeed replay`, or any service sending raw articles."""
+    return [("TOPIC", settings.topic("raw"), "LITERAL", "WRITE")]
+
+
+def reader_acls(settings: Settings, group: str, pattern: str = "LITERAL") -> list[Grant]:
+    """A service reading the enriched topic in consumer group `group` (`newsfeed tail` makes a new
+    group named newsfeed-tail-<random> each time: PREFIXED newsfeed-tail-)."""
+    return [("TOPIC", settings.topic("enriched"), "LITERAL", "READ"), ("GROUP", group, pattern, "READ")]
+
+
+def admin_acls(settings: Settings) -> list[Grant]:
+    """`newsfeed topics` (topic creation) when not run as a super user."""
+    return [("TOPIC", settings.topic_prefix, "PREFIXED", "CREATE")]
+
+
+def kafka_acls_command(principal: str, grant: Grant, bootstrap: str = "$BOOTSTRAP") -> str:
+    """The same grant as a `kafka-acls.sh` command line (Kafka's own tool), for the README."""
+    kind, name, pattern, op = grant
+    option = {"TOPIC": "--topic", "GROUP": "--group", "CLUSTER": "--cluster"}[kind]
+    return (f"kafka-acls.sh --bootstrap-server {bootstrap} --command-config admin.properties --add "
+            f"--allow-principal User:{principal} --operation {op.title()} {option} {name}"
+            + (f" --resource-pattern-type {pattern.lower()}" if pattern != "LITERAL" else ""))
