@@ -1,6 +1,8 @@
 """The README's shell examples, run as written: a README change that breaks a path a user types fails here.
 
-Blocks come from README.md's ```sh fences outside the docker compose section (tested by its own suite). The
+Blocks come from README.md's ```sh fences outside the docker compose section (tested by its own suite);
+```bash fences are reference lines that need what a test machine lacks (the internet, a company cluster, a
+fresh virtualenv), each covered by its own tests (feeds, secured Kafka, constraints). The
 set-up command runs in the checkout with a temporary output directory; the others run in a temporary
 directory that sees the checkout's `.venv` and `seeds/`, so their `out/` and `bench/results/` stay there.
 The one change made to a block: the broker's fixed port 9092 becomes a free one (the example allows any)."""
