@@ -33,8 +33,8 @@ def _load(n: int, seed: int) -> list[Item]:
     """A synthetic load with exact and near copies, plus three messages that must be dead-lettered."""
     syn = synthesize(n, SEEDS, mix="unique=0.8,exact=0.1,near=0.1", seed=seed)
     items = [Item(key=a["id"], article=a) for a in syn.articles]
-    bad = [Item(key=f"bad-{seed}-{i}", payload=payload)
-           for i, payload in enumerate((b"{not json", b'{"id": "x", "text": 3}', b"\xff\xfe binary"))]
+    bad = [Item(key=f"bad-{seed}-{i}", payload=payload) for i, payload in
+           enumerate((b"{not json", b'{"id": "bad-%d-1", "text": 3}' % seed, b"\xff\xfe binary"))]
     return items[:n // 3] + bad + items[n // 3:]
 
 

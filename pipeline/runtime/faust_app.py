@@ -69,11 +69,8 @@ class PromptTableManager(TableManager):
 
 
 def broker_engine(settings: Settings) -> BrokerEngine:
-    log = logging.getLogger("newsfeed.worker")
-    engine = with_broker_retry("broker engine", lambda: detect(settings.broker, settings.kafka_python_security()),
-                               settings.broker_wait, log=log.warning)
-    log.info("broker: %s", engine.description)
-    return engine
+    return with_broker_retry("broker engine", lambda: detect(settings.broker, settings.kafka_python_security()),
+                             settings.broker_wait, log=logging.getLogger("newsfeed.worker").warning)
 
 
 def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.App:
@@ -123,6 +120,10 @@ def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.Ap
     )
     # offsets are committed only over processed records, across rebalances too (faust_consumer.py)
     install_consumer(app)
+    @app.task
+    async def say_which_broker() -> None:   # once the worker's logging is set up
+        logging.getLogger("newsfeed.worker").info("broker: %s", engine.description)
+
     if engine.is_tansu:
         install_group_leave()   # Tansu's stale-leader fault: see group_leave.py; Kafka members leave at once
     install_fair_fetch()    # no stage's input waits behind another's backlog: see fair_fetch.py
