@@ -44,19 +44,20 @@ def project(tmp_path_factory):
             pytest.fail(f"CI must run the compose test: {why}")
         pytest.skip(str(why))
     log = open(work / "compose.log", "wb")
-    built = []   # removed at the end, the images built on the base first
-    for image, build in ((standin.DEBIAN_IMAGE, standin.build_debian_base),
-                         (standin.PYTHON_IMAGE, standin.build_python_base),
-                         (standin.KAFKA_IMAGE, standin.build_kafka_image)):
-        if (image != standin.DEBIAN_IMAGE or need_base) and build_timed(image, build, log):
-            built.append(image)
-    checkout = harness.fresh_copy(work / "newsfeed")
-    os.chown(checkout / "out", HOST_USER, HOST_USER)
-    stack = harness.Project(checkout, log)
+    built, stack = [], None   # the images this run built (removed at the end, those built on the base first)
     try:
+        for image, build in ((standin.DEBIAN_IMAGE, standin.build_debian_base),
+                             (standin.PYTHON_IMAGE, standin.build_python_base),
+                             (standin.KAFKA_IMAGE, standin.build_kafka_image)):
+            if (image != standin.DEBIAN_IMAGE or need_base) and build_timed(image, build, log):
+                built.append(image)
+        checkout = harness.fresh_copy(work / "newsfeed")
+        os.chown(checkout / "out", HOST_USER, HOST_USER)
+        stack = harness.Project(checkout, log)
         yield stack
     finally:
-        stack.cleanup()
+        if stack is not None:
+            stack.cleanup()
         subprocess.run(["docker", "rmi", *reversed(built)], capture_output=True)
         harness.stop_engine(daemon)
         log.close()
