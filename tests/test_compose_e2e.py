@@ -58,7 +58,8 @@ def project(tmp_path_factory):
     finally:
         if stack is not None:
             stack.cleanup()
-        subprocess.run(["docker", "rmi", *reversed(built)], capture_output=True)
+        for image in reversed(built):
+            subprocess.run(["docker", "rmi", image], stdout=log, stderr=subprocess.STDOUT)
         harness.stop_engine(daemon)
         log.close()
 
