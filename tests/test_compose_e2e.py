@@ -58,6 +58,7 @@ def project(tmp_path_factory):
     finally:
         if stack is not None:
             stack.cleanup()
+        log.flush()   # the rmi output goes to the same file, after what the test wrote
         for image in reversed(built):
             subprocess.run(["docker", "rmi", image], stdout=log, stderr=subprocess.STDOUT)
         harness.stop_engine(daemon)
