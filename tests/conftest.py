@@ -19,24 +19,26 @@ from pipeline.kafka.topics import create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-# The broker engine every end-to-end test runs on: tansu (the embedded default) or kafka (Apache Kafka, KRaft,
-# from Maven Central jars). `.ci/run` runs the suite on both.
-ENGINE = os.environ.get("NEWSFEED_TEST_ENGINE", "tansu")
+# The broker engines every end-to-end test on the shared broker runs on: tansu (the embedded default) and kafka
+# (Apache Kafka, KRaft, from Maven Central jars). Both by default; NEWSFEED_TEST_ENGINES=tansu (or kafka) for one.
+ENGINES = [e.strip() for e in os.environ.get("NEWSFEED_TEST_ENGINES", "tansu,kafka").split(",") if e.strip()]
 # NER answers at once (the model is not installed: `ner.status = "no_model"`): for tests about offsets
 NO_NER = "fr=newsfeed_test_no_such_model,en=none"
 
 
-def start_broker(**kw):
-    return make_broker(ENGINE, **kw).start()
-
-
 def pytest_report_header(config):
-    return f"broker engine: {ENGINE} (NEWSFEED_TEST_ENGINE)"
+    return f"broker engines: {', '.join(ENGINES)} (NEWSFEED_TEST_ENGINES)"
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine(request) -> str:
+    """Tests that use it run once per engine; pytest groups them, so each engine's broker starts once."""
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def broker():
-    b = start_broker()
+def broker(engine):
+    b = make_broker(engine).start()
     yield b
     b.stop()
 

@@ -105,6 +105,9 @@ def test_example_block_runs_as_written(index, tmp_path):
         records = [orjson.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         assert len(records) == 5 and all(r["language"]["code"] == "fr" for r in records)
         assert (cwd / "out" / "truth.jsonl").exists()
+    if "kcat" in block:   # kcat, a non-Python consumer, read the enriched topic of the Kafka engine
+        assert len([line for line in proc.stdout.splitlines() if re.fullmatch(r"\d{3}_[0-9a-f]{16}", line)]) == 5, \
+            proc.stdout
     if "newsfeed detect" in block:
         assert '"code":"fr"' in proc.stdout
     if "newsfeed bench" in block:

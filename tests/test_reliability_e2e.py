@@ -15,12 +15,13 @@ from kafka import KafkaProducer
 from pipeline.contracts import codec, schemas
 from pipeline.contracts.deadletter import original_payload
 from pipeline.contracts.records import raw_article, utc_now
+from pipeline.kafka.broker import make_broker
 from pipeline.writers.jsonl import read_jsonl
 from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 from pipeline.kafka.topics import create_topics
 
-from conftest import NO_NER, SEEDS, make_stack, send_raw, start_broker, wait_for_workers
+from conftest import NO_NER, SEEDS, make_stack, send_raw, wait_for_workers
 
 pytestmark = pytest.mark.slow
 MAX_BYTES = 100_000
@@ -219,8 +220,8 @@ def test_sigterm_with_a_batch_in_flight_exits_within_ten_seconds_and_loses_nothi
     print(f"SIGTERM shutdown took {took:.2f}s")
 
 
-def test_worker_survives_a_broker_bounce_and_gives_up_when_it_stays_away(tmp_path):
-    broker = start_broker()
+def test_worker_survives_a_broker_bounce_and_gives_up_when_it_stays_away(engine, tmp_path):
+    broker = make_broker(engine).start()
     stack = make_stack(broker, tmp_path, NEWSFEED_BROKER_WAIT=25)
     worker = stack.start_worker()
     try:

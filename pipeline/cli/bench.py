@@ -32,6 +32,8 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
                                      "(bench/english: English ones)"),
           language: str = typer.Option("fr", help="the language of those articles: bare spaCy runs the model "
                                        "the pipeline picks for it"),
+          engine: str = typer.Option("tansu", help="broker engine(s) the bench starts: tansu, kafka, or a list "
+                                     "(tansu,kafka) to run everything on each and compare them in a last table"),
           before: str = typer.Option("", help="settings of a 'before' variant, e.g. 'NEWSFEED_LANG_ACCURACY=high "
                                      "NEWSFEED_LANG_VOTE=0': each worker count then runs before and after, side "
                                      "by side, and a last table compares them")) -> None:
@@ -56,14 +58,20 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         console.print(f"[red]--before:[/red] expected NAME=VALUE settings separated by spaces; got {before!r}")
         raise typer.Exit(2)
     variants = [("before", before_env), ("after", {})] if before_env else [("", {})]
+    engines = [e.strip() for e in engine.split(",") if e.strip()]
+    if not engines or set(engines) - {"tansu", "kafka"}:
+        console.print(f"[red]--engine:[/red] expected tansu, kafka or a list like tansu,kafka; got {engine!r}")
+        raise typer.Exit(2)
     settings = settings_or_exit()
     if language not in settings.ner_model_map():
         console.print(f"[red]--language:[/red] no spaCy model for {language!r} (see `newsfeed models`)")
         raise typer.Exit(2)
     results = []
-    for count, (variant, env), switch in ((c, v, m) for c in counts for v in variants for m in switches):
+    runs = ((e, c, v, m) for e in engines for c in counts for v in variants for m in switches)
+    for eng, count, (variant, env), switch in runs:
         result = run_bench(settings, n, mix, seed, count, rate, output, seeds, pin_ner=pin_ner,
-                           length=length, metrics=switch == "on", language=language, variant=variant, env_extra=env)
+                           length=length, metrics=switch == "on", language=language, variant=variant, env_extra=env,
+                           engine=eng)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
         chart(result, png_path)
@@ -71,13 +79,17 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
         out.print(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
                                        f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
-                                       f"{', NER pinned' if pin_ner else ''}, metrics {switch}"
+                                       f"{', NER pinned' if pin_ner else ''}, metrics {switch}, broker {eng}"
                                        f"{', ' + variant if variant else ''}"))
         out.print(f"json -> {json_path}\nchart -> {png_path}", highlight=False)
         results.append(result)
     if len(counts) > 1:
-        for variant, _env in variants:
-            out.print(_scaling_table([r for r in results if r["variant"] == variant], variant))
+        for eng in engines:
+            for variant, _env in variants:
+                out.print(_scaling_table([r for r in results if r["variant"] == variant and r["engine"] == eng],
+                                         f"{eng} {variant}".strip()))
+    if len(engines) > 1:
+        out.print(_engines_table(results))
     if before_env:
         out.print(_before_after_table(results, before))
     if len(set(switches)) > 1:
@@ -105,6 +117,9 @@ def _bench_table(result: dict, title: str) -> Table:
         rows.append((f"stage {stage}", f"{st['docs_s_per_process']} docs/s/process, {st['time_share']:.1%} of stage time"))
     lat = result["latency_s"]
     rows.append(("latency produce→sink p50 / p95 / p99", f"{lat['p50']} / {lat['p95']} / {lat['p99']} s"))
+    if "broker_cpu_ms_per_article" in result:
+        rows.append((f"broker ({result['engine']}): start-up, CPU per article",
+                     f"{result['broker_start_s']} s, {result['broker_cpu_ms_per_article']} ms"))
     for name, proc in result["processes"].items():
         rows.append((f"{name}", f"{proc['cpu_util']:.2f} cores, peak RSS {proc['peak_rss_mb']} MB"))
     d = result["dedup"]
@@ -160,6 +175,28 @@ def _scaling_table(results: list[dict], variant: str = "") -> Table:
     table.caption = ("CPU ceiling: the most NER docs/s these cores allow with the run's own costs and no idle "
                      "time (bare spaCy's CPU per doc + the loops', broker's and bench's CPU per doc), against "
                      "the first count's whole-run docs/s")
+    return table
+
+
+def _engines_table(results: list[dict]) -> Table:
+    """Broker engines side by side, per worker count (medians of repeated runs in this command)."""
+    table = Table(title="broker engines side by side in this command (medians of repeated runs)")
+    for column in ("engine", "workers", "runs", "ratio to bare whole / steady", "NER docs/s whole",
+                   "broker CPU ms/article", "broker peak RSS MB", "broker start s", "workers ready s (slowest)",
+                   "latency p50 / p99 s"):
+        table.add_column(column, justify="right")
+    for eng, count in dict.fromkeys((r["engine"], r["workers"]) for r in results):
+        runs = [r for r in results if r["engine"] == eng and r["workers"] == count]
+        med = lambda key: _median(runs, key)  # noqa: E731
+        table.add_row(eng, str(count), str(len(runs)),
+                      f"{med(lambda r: r['ratio_pipeline_to_bare']):.3f} / "
+                      f"{med(lambda r: r.get('steady_ratio_pipeline_to_bare')) or float('nan'):.3f}",
+                      f"{med(lambda r: r['pipeline_ner_docs_s']):.2f}",
+                      f"{med(lambda r: r.get('broker_cpu_ms_per_article')) or float('nan'):.2f}",
+                      f"{med(lambda r: r.get('broker_peak_rss_mb')) or float('nan'):.0f}",
+                      f"{med(lambda r: r.get('broker_start_s')) or float('nan'):.1f}",
+                      f"{med(lambda r: max(r['ready_s'])):.1f}",
+                      f"{med(lambda r: r['latency_s']['p50']):.2f} / {med(lambda r: r['latency_s']['p99']):.2f}")
     return table
 
 

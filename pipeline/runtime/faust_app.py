@@ -41,6 +41,22 @@ def install_fetch_wait(fetch_wait_ms: int) -> None:
     aiokafka.AIOKafkaConsumer = ShortFetchWaitConsumer  # Faust's driver looks it up on the module
 
 
+def install_idempotent_producer() -> None:
+    """Faust turns idempotence on only inside transactions. Without it, a produce that the leader wrote but
+    whose answer was lost (a leader killed or moved mid-request, a timeout) is retried by aiokafka and lands
+    twice on the topic; with it the broker drops the retry by producer id and sequence number."""
+    base = getattr(aiokafka.AIOKafkaProducer, "_newsfeed_base", aiokafka.AIOKafkaProducer)
+
+    class IdempotentProducer(base):
+        _newsfeed_base = base
+
+        def __init__(self, *args, **kwargs):
+            kwargs["enable_idempotence"] = True   # implies acks=all, which newsfeed sets anyway
+            super().__init__(*args, **kwargs)
+
+    aiokafka.AIOKafkaProducer = IdempotentProducer  # Faust's driver looks it up on the module
+
+
 class PromptTableManager(TableManager):
     """Faust's TableManager sleeps 1 s before it subscribes the consumer (room for tables defined late).
     newsfeed has no tables and every agent exists before the app starts: subscribe and join at once
@@ -78,6 +94,7 @@ def broker_engine(settings: Settings) -> BrokerEngine:
 def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.App:
     engine = engine or broker_engine(settings)
     install_fetch_wait(settings.fetch_wait_ms or FETCH_WAIT_MS[engine.name])
+    install_idempotent_producer()
     # kafka-python (state reads, lag) logs every connection at INFO: noise in a worker's INFO log
     logging.getLogger("kafka").setLevel(logging.WARNING)
     group = group_id(settings)

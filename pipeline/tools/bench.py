@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from pipeline.kafka.broker import EmbeddedBroker
+from pipeline.kafka.broker import make_broker
 from pipeline.config import Settings
 from pipeline.kafka.outcomes import collect
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready
@@ -104,9 +104,10 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed",
               metrics: bool = True, language: str = "fr", variant: str = "",
-              env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+              env_extra: dict[str, str] | None = None, engine: str = "tansu") -> dict[str, Any]:
     """`language`: the language of the texts in `seed_dir`; bare spaCy runs the model the pipeline picks
-    for it (the registry's choice, or NEWSFEED_NER_MODELS)."""
+    for it (the registry's choice, or NEWSFEED_NER_MODELS). `engine`: the broker this run starts (tansu or
+    kafka), unless NEWSFEED_BROKER names one."""
     model = settings.ner_model_map().get(language)
     if model is None:
         raise ValueError(f"no spaCy model for language {language!r} (see `newsfeed models`)")
@@ -115,9 +116,13 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     result: dict[str, Any] = {"n": n, "mix": mix, "seed": seed, "workers": workers, "rate": rate,
                               "pin_ner": pin_ner, "length": length, "metrics": metrics, "language": language,
-                              "model": model, "variant": variant,
+                              "model": model, "variant": variant, "engine": engine if not settings.broker else "external",
                               "mean_chars": round(statistics.mean(len(a["text"]) for a in syn.articles))}
-    embedded = None if settings.broker else EmbeddedBroker().start()
+    embedded = None
+    if not settings.broker:
+        launched = time.monotonic()
+        embedded = make_broker(engine).start()
+        result["broker_start_s"] = round(time.monotonic() - launched, 2)   # launch -> answering metadata
     address = settings.broker or embedded.address
     try:
         run_settings = replace(settings, broker=address, topic_prefix=prefix, app_id=prefix.rstrip("."),
@@ -147,7 +152,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                 for j, child in enumerate(psutil.Process(p.pid).children(recursive=True)):
                     watched[f"worker-{i}-ner-{j}"] = child.pid
             if embedded:
-                watched["broker (tansu)"] = embedded.process.pid
+                watched.update(embedded.pids())
             watched["bench (replay + reader)"] = os.getpid()
             monitor = ProcessMonitor(watched)
             monitor.sample()
@@ -196,6 +201,10 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     result["loop_ms_per_article"] = round(1000 * sum(result["processes"][p]["cpu_s"] for p in loops) / n, 2)
     for kind, names in (("worker", loops), ("ner", [p for p in result["processes"] if "-ner-" in p])):
         result[f"peak_rss_mb_{kind}"] = max((result["processes"][p]["peak_rss_mb"] for p in names), default=None)
+    brokers = [p for p in result["processes"] if p.startswith("broker")]
+    if brokers:   # the broker's own cost, to compare engines: CPU per article and memory (all nodes)
+        result["broker_cpu_ms_per_article"] = round(1000 * sum(result["processes"][p]["cpu_s"] for p in brokers) / n, 2)
+        result["broker_peak_rss_mb"] = sum(result["processes"][p]["peak_rss_mb"] for p in brokers)
     # dedup quality against the ground truth, by story: across partitions a copy can overtake its
     # original, and then the copy is the one indexed first; a pair within one story is right either way
     root = {k: (t["of"] if t["kind"] != "unique" else k) for k, t in syn.truth.items()}

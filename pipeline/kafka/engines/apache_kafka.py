@@ -208,6 +208,10 @@ class KafkaCluster:
     def _all_alive(self) -> bool:
         return all(p.poll() is None for p in self.processes.values())
 
+    def pids(self) -> dict[str, int]:
+        """The broker's processes, named for the bench's CPU and memory table."""
+        return {f"broker (kafka node {node})": proc.pid for node, proc in self.processes.items()}
+
     def alive(self) -> bool:
         return bool(self.processes) and any(p.poll() is None for p in self.processes.values())
 

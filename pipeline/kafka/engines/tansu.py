@@ -73,6 +73,10 @@ class EmbeddedBroker:
         """Stop the broker; `start()` brings one back on the same port (memory storage: empty)."""
         self.stop()
 
+    def pids(self) -> dict[str, int]:
+        """The broker's processes, named for the bench's CPU and memory table."""
+        return {"broker (tansu)": self.process.pid} if self.process else {}
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

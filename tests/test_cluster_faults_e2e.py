@@ -1,0 +1,146 @@
+"""Faults only a real Apache Kafka cluster has, whatever NEWSFEED_TEST_ENGINES says: replicas, leader failover,
+a group coordinator that moves, a broker away for 30 s. Every article ends once in exactly one output: on
+the enriched topic and in enriched.jsonl, duplicates and dead letters once each."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient
+
+from pipeline.config import group_id
+from pipeline.contracts.records import raw_article
+from pipeline.kafka.broker import free_port, wait_until_answering
+from pipeline.kafka.io import read_partition
+from pipeline.kafka.outcomes import OUTPUT_TOPICS, Outcomes
+from pipeline.kafka.engines.apache_kafka import KafkaCluster
+from pipeline.kafka.replay import Item
+from pipeline.tools.synth import synthesize
+from pipeline.writers.jsonl import read_jsonl
+
+from conftest import SEEDS, make_stack, wait_for_workers
+from http_helpers import get
+
+pytestmark = pytest.mark.slow
+
+
+def _load(n: int, seed: int) -> list[Item]:
+    """A synthetic load with exact and near copies, plus three messages that must be dead-lettered."""
+    syn = synthesize(n, SEEDS, mix="unique=0.8,exact=0.1,near=0.1", seed=seed)
+    items = [Item(key=a["id"], article=a) for a in syn.articles]
+    bad = [Item(key=f"bad-{seed}-{i}", payload=payload)
+           for i, payload in enumerate((b"{not json", b'{"id": "x", "text": 3}', b"\xff\xfe binary"))]
+    return items[:n // 3] + bad + items[n // 3:]
+
+
+def _replay_in_background(stack, items: list[Item], rate: float) -> tuple[threading.Thread, list]:
+    sent: list = []
+    thread = threading.Thread(target=lambda: sent.extend(stack.replay_items(items, rate=rate)), daemon=True)
+    thread.start()
+    return thread, sent
+
+
+def _assert_each_once(stack, keys: list[str]) -> dict:
+    """Once the workers stopped, every copy anyone wrote is on the topics: read each partition of each output
+    topic to its high watermark, and the JSONL."""
+    outcomes = Outcomes()
+    for kind in OUTPUT_TOPICS:
+        for partition in range(stack.settings.partitions):
+            for _offset, _key, value in read_partition(stack.address, stack.settings, stack.settings.topic(kind),
+                                                       partition):
+                outcomes.add(kind, orjson.loads(value))
+    for kind in ("enriched", "duplicates", "deadletter"):
+        assert outcomes.copies[kind] == 0, f"{outcomes.copies[kind]} second copies on the {kind} topic"
+    assert outcomes.seen() == set(keys), f"missing: {sorted(set(keys) - outcomes.seen())[:10]}"
+    assert sum(len(r) for r in outcomes.records.values()) == len(keys), "an article in two outputs"
+    lines = Counter(r["id"] for r in read_jsonl(stack.output / "enriched.jsonl"))
+    assert set(lines) == set(outcomes.records["enriched"]) and max(lines.values()) == 1, lines.most_common(3)
+    letters = Counter(outcome for outcome in outcomes.records["deadletter"])
+    assert len(letters) == 3 and max(letters.values()) == 1
+    return {kind: len(r) for kind, r in outcomes.records.items()}
+
+
+def _leader(admin: KafkaAdminClient, topic: str, partition: int) -> int:
+    [described] = admin.describe_topics([topic])
+    return next(p["leader"] for p in described["partitions"] if p["partition"] == partition)
+
+
+def _coordinator(admin: KafkaAdminClient, group: str) -> int:
+    # FindCoordinator, as the consumer asks it (kafka-python's admin has no public call for it)
+    return admin._manager.run(admin._find_coordinator_ids, [group])[group]
+
+
+def _kill_and_restart(cluster: KafkaCluster, node: int, away: float) -> None:
+    cluster.kill_node(node, signal.SIGKILL)
+    time.sleep(away)
+    cluster.start_node(node)
+    wait_until_answering(cluster.address, 90, brokers=cluster.nodes)
+
+
+def test_leader_and_coordinator_killed_on_a_three_broker_cluster(tmp_path):
+    """RF 3, min.insync.replicas 2, acks=all: SIGKILL the enriched leader mid-stream, bring it back, then
+    SIGKILL the broker that coordinates the workers' group. Two workers share the load meanwhile."""
+    with KafkaCluster(nodes=3) as cluster:
+        stack = make_stack(cluster, tmp_path, NEWSFEED_REPLICATION=3, NEWSFEED_PARTITIONS=3)
+        try:
+            stack.start_worker()
+            stack.start_worker()
+            wait_for_workers(stack)
+            admin = KafkaAdminClient(bootstrap_servers=cluster.address)
+            thread, sent = _replay_in_background(stack, _load(150, seed=31), rate=6)
+            time.sleep(6)
+            leader = _leader(admin, stack.settings.topic("enriched"), 0)
+            _kill_and_restart(cluster, leader, away=10)
+            time.sleep(4)
+            coordinator = _coordinator(admin, group_id(stack.settings))
+            _kill_and_restart(cluster, coordinator, away=10)
+            admin.close()
+            thread.join(180)
+            assert not thread.is_alive() and len(sent) == 153
+            assert all(w.poll() is None for w in stack.workers), "a worker died"
+            stack.outcomes(sent, timeout=300)               # every article has an outcome
+            stack.stop()
+            counts = _assert_each_once(stack, sent)
+            print(f"killed leader {leader}, then coordinator {coordinator}: {counts}")
+        finally:
+            stack.stop()
+
+
+def test_the_only_broker_away_for_30_seconds(tmp_path):
+    """A one-node Kafka stopped mid-stream for 30 s: the worker answers /ready 503 meanwhile, stays up, and
+    carries on by itself once the broker is back; nothing lost, nothing twice."""
+    with KafkaCluster() as cluster:
+        stack = make_stack(cluster, tmp_path)
+        port = free_port()
+        worker = stack.start_worker(NEWSFEED_HTTP_PORT=port)
+        ready = f"http://127.0.0.1:{port}/ready"
+        try:
+            wait_for_workers(stack, settle=1)
+            items = _load(60, seed=32)
+            before = stack.replay_items(items[:30])
+            time.sleep(3)                                     # mid-stream
+            cluster.halt()
+            halted = time.monotonic()
+            statuses = []
+            while time.monotonic() - halted < 30:
+                statuses.append(get(ready)[0])
+                time.sleep(1)
+            assert worker.poll() is None, "the worker exited while the broker was away"
+            assert 503 in statuses[5:], f"/ready while the broker was away: {statuses}"
+            cluster.start()
+            after = stack.replay_items(items[30:])
+            deadline = time.monotonic() + 120
+            while get(ready)[0] != 200:
+                assert time.monotonic() < deadline, "never ready again"
+                time.sleep(1)
+            assert worker.poll() is None and len(stack.workers) == 1   # resumed without a restart
+            stack.outcomes(before + after, timeout=300)
+            stack.stop()
+            print(f"/ready while away: {Counter(statuses)}; {_assert_each_once(stack, before + after)}")
+        finally:
+            stack.stop()
