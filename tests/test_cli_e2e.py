@@ -97,3 +97,17 @@ def test_bench_smoke_run(tmp_path):
         assert 0 < result["cpu_ceiling_docs_s"] <= result["bare_spacy_docs_s"] and result["non_ner_cpu_ms_per_doc"] > 0
         assert result["cpu_timeline"] and set(result["processes"]) <= set(result["cpu_timeline"][-1])
         assert result["cpu_timeline"][-1]["t"] >= result["wall_s"] - 1
+
+
+def test_bench_compares_the_two_broker_engines(tmp_path):
+    out = tmp_path / "bench"
+    proc = subprocess.run(CLI + ["bench", "--n", "30", "--engine", "tansu,kafka", "--output", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "NEWSFEED_BROKER": "", "COLUMNS": "220"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "broker engines side by side" in proc.stdout and "broker (tansu)" in proc.stdout
+    for engine in ("tansu", "kafka"):
+        result = json.loads(next(out.glob(f"bench-*-{engine}-w1.json")).read_text())
+        assert result["engine"] == engine and result["enriched"] + result["duplicates"] == 30
+        assert result["broker_cpu_ms_per_article"] > 0 and result["broker_peak_rss_mb"] > 0
+        assert result["broker_start_s"] > 0 and result["ratio_pipeline_to_bare"] > 0

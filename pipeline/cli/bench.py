@@ -73,7 +73,8 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
                            length=length, metrics=switch == "on", language=language, variant=variant, env_extra=env,
                            engine=eng)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        json_path, png_path = output / f"bench-{stamp}-w{count}.json", output / f"bench-{stamp}-w{count}.png"
+        name = f"bench-{stamp}-{result['engine']}-w{count}"
+        json_path, png_path = output / f"{name}.json", output / f"{name}.png"
         chart(result, png_path)
         timeline = result.pop("timeline")
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))

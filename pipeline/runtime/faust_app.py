@@ -94,7 +94,8 @@ def broker_engine(settings: Settings) -> BrokerEngine:
 def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.App:
     engine = engine or broker_engine(settings)
     install_fetch_wait(settings.fetch_wait_ms or FETCH_WAIT_MS[engine.name])
-    install_idempotent_producer()
+    if not engine.is_tansu:   # Tansu 0.6.0 answers aiokafka's InitProducerId with UnknownError
+        install_idempotent_producer()
     # kafka-python (state reads, lag) logs every connection at INFO: noise in a worker's INFO log
     logging.getLogger("kafka").setLevel(logging.WARNING)
     group = group_id(settings)

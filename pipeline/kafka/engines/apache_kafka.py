@@ -122,6 +122,7 @@ class KafkaCluster:
         self.address = ",".join(f"{LOOPBACK}:{p}" for p in self.ports)
         self.root = Path(data_dir) if data_dir else None
         self.extra_props = extra_props
+        self.cluster_id = cluster_id()
         self.processes: dict[int, subprocess.Popen] = {}
         self.home: Path | None = None
 
@@ -174,13 +175,14 @@ class KafkaCluster:
         if self.root is None:
             self.root = Path(tempfile.mkdtemp(prefix="newsfeed-kafka-"))
             self._owns_root = True
-        cid = cluster_id()
         formats = []
         for node in range(1, self.nodes + 1):
+            if (self.node_dir(node) / "data" / "meta.properties").exists():
+                continue   # a restart after halt(): the node keeps its storage and the cluster its id
             self.node_dir(node).mkdir(parents=True, exist_ok=True)
             (self.node_dir(node) / "server.properties").write_text(self.properties(node))
             formats.append(subprocess.Popen(
-                java_command(self.home, "kafka.tools.StorageTool", "format", "--ignore-formatted", "-t", cid,
+                java_command(self.home, "kafka.tools.StorageTool", "format", "-t", self.cluster_id,
                              "-c", str(self.node_dir(node) / "server.properties"), logs=self.node_dir(node)),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         for node, proc in enumerate(formats, 1):
