@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.contracts import schemas
 from pipeline.config import ENV_VARS
+from pipeline.kafka.engines.apache_kafka import KAFKA_VERSION
 from pipeline.kafka.outcomes import collect
 from pipeline.writers.jsonl import read_jsonl
 
@@ -51,6 +52,11 @@ def test_kafka_is_the_official_image_pinned_with_healthcheck_and_loopback_port()
     env = kafka["environment"]
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"   # KRaft, single node
     assert "kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"] and "localhost:29092" in env["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_kafka_image_pin_is_the_kafka_version_the_project_runs():
+    # the one pinned version (the `--engine kafka` broker and the compose test's image build use it too)
+    assert SERVICES["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
 
 
 def test_every_image_is_pinned_and_ours_is_built_from_this_repo():

@@ -1,7 +1,9 @@
 """The docker compose stack, run for real on a Docker engine: the README's compose commands, as typed, in a
-fresh copy of the repository. Kafka and python:3.11-slim cannot be pulled here, so local stand-ins replace
-them (tests/compose/): the shipped docker-compose.yml is used as it is, plus an override of the kafka
-service's image, build and healthcheck. Skips where no engine can run, except in CI (CI=true)."""
+fresh copy of the repository, the shipped docker-compose.yml used as it is (no override). No registry can be
+reached here, so the images it names are built locally under their own names (tests/compose/standin.py):
+python:3.11-slim, and apache/kafka:<KAFKA_VERSION> from the broker's jars on Maven Central. Then the
+README's ways of reading the enriched topic from the host: its kcat line and its Python consumer, as written.
+Skips where no engine or tool can run, except in CI (CI=true)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "compose"))
 import harness  # noqa: E402
 import standin  # noqa: E402
+from pipeline.kafka.broker import MissingTool  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HOST_USER = 4242  # ./out belongs to this (non-root) host user, as after a clone by a normal account
@@ -29,26 +32,47 @@ def project(tmp_path_factory):
     try:
         daemon = harness.start_engine(work / "dockerd.log")
         harness.compose_binary()
-        for tool in ("debootstrap",) if not standin.image_exists(standin.PYTHON_IMAGE) else ():
+        need_base = not standin.image_exists(standin.DEBIAN_IMAGE) and (
+            not standin.image_exists(standin.PYTHON_IMAGE) or standin.kafka_needs_build())
+        for tool in ("kcat", "jq") + (("debootstrap",) if need_base else ()):  # kcat, jq: the README's line
             if not harness.shutil.which(tool):
-                raise harness.EngineMissing(f"{tool} is needed to build the python:3.11-slim stand-in")
-    except harness.EngineMissing as why:
+                raise harness.EngineMissing(f"{tool} is needed by the compose test (apt-get install {tool})")
+        if standin.kafka_needs_build():
+            standin.kafka_home()   # Java and Maven assemble the broker's jars (raises MissingTool without them)
+    except (harness.EngineMissing, MissingTool) as why:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the compose test: {why}")
         pytest.skip(str(why))
     log = open(work / "compose.log", "wb")
-    built_base = standin.build_python_base(log)
-    checkout = harness.fresh_copy(work / "newsfeed")
-    os.chown(checkout / "out", HOST_USER, HOST_USER)
-    stack = harness.Project(checkout, standin.kafka_context(work / "kafka-standin"), log)
+    built, stack = [], None   # the images this run built (removed at the end, those built on the base first)
     try:
+        for image, build in ((standin.DEBIAN_IMAGE, standin.build_debian_base),
+                             (standin.PYTHON_IMAGE, standin.build_python_base),
+                             (standin.KAFKA_IMAGE, standin.build_kafka_image)):
+            if (image != standin.DEBIAN_IMAGE or need_base) and build_timed(image, build, log):
+                built.append(image)
+        checkout = harness.fresh_copy(work / "newsfeed")
+        os.chown(checkout / "out", HOST_USER, HOST_USER)
+        stack = harness.Project(checkout, log)
         yield stack
     finally:
-        stack.cleanup()
-        if built_base:
-            subprocess.run(["docker", "rmi", standin.PYTHON_IMAGE, standin.DEBIAN_IMAGE], capture_output=True)
+        if stack is not None:
+            stack.cleanup()
+        log.flush()   # the rmi output goes to the same file, after what the test wrote
+        for image in reversed(built):
+            subprocess.run(["docker", "rmi", image], stdout=log, stderr=subprocess.STDOUT)
         harness.stop_engine(daemon)
         log.close()
+
+
+def build_timed(image: str, build, log) -> bool:
+    started = time.monotonic()
+    if not build(log):
+        return False
+    size = json.loads(subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True,
+                                     check=True).stdout)[0]["Size"]
+    print(f"compose: built {image} in {time.monotonic() - started:.0f}s, {size / 1e6:.0f} MB")
+    return True
 
 
 def outputs(project) -> dict[str, list[dict]]:
@@ -71,6 +95,41 @@ def assert_each_once(found: dict[str, list[dict]], total: int) -> None:
     assert len(ids) == total and len(set(ids)) == total, (len(ids), len(set(ids)), total)
 
 
+READING = "### Reading the enriched topic from another service"
+
+
+def readme_kcat(project) -> list[dict]:
+    """The README's kcat | jq line, run from the host as written: the JSON objects jq printed."""
+    [line] = harness.readme_block(READING, "sh").strip().splitlines()
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", line], cwd=project.dir, capture_output=True, text=True,
+                          timeout=120)
+    project.log.write(f"$ {line}\n{done.stdout}{done.stderr}".encode())
+    assert done.returncode == 0, done.stderr
+    print(f"compose: kcat | jq printed:\n{done.stdout.rstrip()}")
+    decoder, text, objects, at = json.JSONDecoder(), done.stdout.strip(), [], 0
+    while at < len(text):
+        value, at = decoder.raw_decode(text, at)
+        objects.append(value)
+        at = len(text) - len(text[at:].lstrip())
+    return objects
+
+
+def readme_consumer(project, count: int) -> list[str]:
+    """The README's Python consumer, run from the host as written (it never ends): its first `count` lines."""
+    snippet = harness.readme_block(READING, "python")
+    # -u: lines come through the pipe as printed; `timeout` bounds a consumer that prints too few
+    consumer = subprocess.Popen(["timeout", "120", sys.executable, "-u", "-c", snippet], cwd=project.dir,
+                                stdout=subprocess.PIPE, stderr=project.log, text=True)
+    try:
+        lines = [consumer.stdout.readline() for _ in range(count)]
+    finally:
+        consumer.terminate()
+        consumer.wait(30)
+    print("compose: the README's Python consumer printed:\n" + "".join(lines).rstrip())
+    assert all(lines), f"the consumer printed {sum(map(bool, lines))} of {count} lines before it was stopped"
+    return lines
+
+
 def synthesize(project, n: int, seed: int) -> None:
     project.run("run", "--rm", "replay", "newsfeed", "replay", "--synthesize", str(n),
                 "--seed", str(seed))
@@ -88,6 +147,14 @@ def test_compose_stack_end_to_end(project):
     assert len(found["enriched"]) == 5 and len(found["duplicates"]) == 5 and not found["deadletter"]
     for name in ("enriched.jsonl", "duplicates.jsonl"):  # the host user owns what the worker wrote
         assert (project.dir / "out" / name).stat().st_uid == HOST_USER
+
+    # another service reading the enriched topic from the host (127.0.0.1:29092, Kafka's EXTERNAL listener)
+    expected = sorted(({"id": r["id"], "language": r["language"]["code"],
+                        "entities": [e["name"] for e in r["entity_summary"]]} for r in found["enriched"]),
+                      key=lambda r: r["id"])
+    assert sorted(readme_kcat(project), key=lambda r: r["id"]) == expected
+    printed = sorted(line.split(" ", 2)[:2] for line in readme_consumer(project, len(expected)))
+    assert printed == [[r["id"], r["language"]] for r in expected]
 
     tail = project.readme("--profile tail up tail", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     seen = []

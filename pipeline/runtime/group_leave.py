@@ -1,6 +1,6 @@
 """The consumer group's leader leaves by session expiry instead of a LeaveGroup request.
 
-Tansu (the embedded broker, and the compose test's Kafka stand-in) keeps a group's leader when the leader
+Tansu (the embedded broker) keeps a group's leader when the leader
 sends LeaveGroup while the group is re-forming (tansu-broker coordinator/group/administrator.rs, the leave of
 `Inner<O, Forming>`, 0.6.0 and still on its main branch): the member is removed but stays named as leader,
 and only a missed heartbeat of a *present* member clears it. Every member that joins afterwards is told to

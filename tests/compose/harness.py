@@ -14,9 +14,10 @@ import time
 import uuid
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
-STANDIN_OVERRIDE = "tests/compose/kafka-standin.yml"
 PROFILES = [a for p in ("replay", "tail", "split") for a in ("--profile", p)]
 
 # records a container's NER stage tagged since it started, from its own /metrics
@@ -78,14 +79,18 @@ def compose_binary() -> list[str]:
     raise EngineMissing("neither `docker compose` (v2) nor `docker-compose` (v1) is installed")
 
 
+def readme_block(heading: str, language: str) -> str:
+    """The first ```language block after the README's `heading` line, as a reader would copy it."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    section = text[text.index(f"\n{heading}\n"):]
+    block = section[section.index(f"```{language}\n") + len(language) + 4:]
+    return block[:block.index("```")]
+
+
 def readme_commands() -> dict[str, str]:
     """The compose section's command lines, keyed by the command without its `docker compose` prefix."""
-    text = (ROOT / "README.md").read_text("utf-8")
-    section = text[text.index("## Running the stack with docker compose"):]
-    block = section[section.index("```sh") + 5:]
-    block = block[:block.index("```")]
     commands = {}
-    for line in block.splitlines():
+    for line in readme_block("## Running the stack with docker compose", "sh").splitlines():
         command = line.split("#", 1)[0].strip()
         if "docker compose" in command:
             commands[command.split("docker compose", 1)[1].strip()] = command
@@ -105,16 +110,14 @@ def fresh_copy(into: Path) -> Path:
 
 
 class Project:
-    """One compose project (unique name) in a copy of the repository, with the stand-in kafka override."""
+    """One compose project (unique name) in a copy of the repository: its docker-compose.yml as shipped."""
 
-    def __init__(self, directory: Path, kafka_context: Path, log):
+    def __init__(self, directory: Path, log):
         self.dir, self.log = directory, log
         self.name = f"nftest{uuid.uuid4().hex[:8]}"
         self.compose = compose_binary()
-        self.env = {**os.environ, "COMPOSE_PROJECT_NAME": self.name,
-                    "COMPOSE_FILE": os.pathsep.join(["docker-compose.yml", STANDIN_OVERRIDE]),
-                    "NEWSFEED_KAFKA_STANDIN_CONTEXT": str(kafka_context)}
-        for variable in ("NEWSFEED_WORKER_STAGES", "NEWSFEED_TOPIC_PREFIX", "NEWSFEED_PARTITIONS"):
+        self.env = {**os.environ, "COMPOSE_PROJECT_NAME": self.name}
+        for variable in ("COMPOSE_FILE", "NEWSFEED_WORKER_STAGES", "NEWSFEED_TOPIC_PREFIX", "NEWSFEED_PARTITIONS"):
             self.env.pop(variable, None)  # the test's own environment must not leak into the stack
 
     def readme(self, key: str, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
@@ -167,8 +170,12 @@ class Project:
                    for service in dict.fromkeys(services) for c in self.containers(service))  # each once
 
     def cleanup(self) -> None:
-        """Every container, network, volume and image of this project, whatever state it is in."""
-        self.run("down", "--volumes", "--remove-orphans", "--rmi", "all", "--timeout", "5", check=False)
+        """Every container, network, volume and image of this project, whatever state it is in. Only the
+        images it builds are removed (not `--rmi all`): apache/kafka may be one the user pulled."""
+        self.run("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+        services = yaml.safe_load((self.dir / "docker-compose.yml").read_text("utf-8"))["services"]
+        built = {s["image"] for s in services.values() if "build" in s}
+        subprocess.run(["docker", "rmi", *sorted(built)], capture_output=True)
         label = f"label=com.docker.compose.project={self.name}"
         for kind, listing in (("container", ["ps", "-aq"]), ("network", ["network", "ls", "-q"]),
                               ("volume", ["volume", "ls", "-q"])):

