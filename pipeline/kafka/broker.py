@@ -58,8 +58,9 @@ def require_free(port: int) -> None:
 
 
 def wait_until_answering(address: str, timeout: float = 10.0, brokers: int = 1, alive=lambda: True,
-                         security: dict | None = None) -> None:
-    """Wait until a Kafka client can fetch metadata from `address` and at least `brokers` brokers are unfenced."""
+                         security: dict | None = None, groups: bool = False) -> None:
+    """Wait until a Kafka client can fetch metadata from `address` and at least `brokers` brokers are unfenced;
+    with `groups`, also until a group coordinator answers (a new Kafka creates __consumer_offsets first)."""
     from kafka import KafkaAdminClient
 
     deadline = time.monotonic() + timeout
@@ -73,6 +74,12 @@ def wait_until_answering(address: str, timeout: float = 10.0, brokers: int = 1, 
                 admin.list_topics()
                 found = (sum(not b.get("is_fenced") for b in admin.describe_cluster().get("brokers", ()))
                          if brokers > 1 else 1)
+                if groups and found >= brokers:
+                    probe = admin.describe_groups(["newsfeed-readiness-probe"])["newsfeed-readiness-probe"]
+                    # GroupIdNotFound is a coordinator's answer; NotCoordinator or CoordinatorNotAvailable
+                    # come while __consumer_offsets is still being created
+                    if "Coordinator" in (probe.get("error") or ""):
+                        raise BrokerError(f"group coordinator not ready: {probe['error']}")
             finally:
                 admin.close()
             if found >= brokers:

@@ -207,7 +207,7 @@ class KafkaCluster:
             self.start_node(node)
         try:
             wait_until_answering(self.address, timeout, brokers=self.nodes, alive=self._all_alive,
-                                 security=self.client_security)
+                                 security=self.client_security, groups=True)
         except BrokerError as exc:
             self.stop()
             raise BrokerError(f"{exc} (logs: {self.root}/node-*/server.log)") from None
