@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
@@ -75,12 +76,17 @@ def test_replay_synthesize_writes_ground_truth(tmp_path, broker):
     assert all("of" in r for r in rows if r["kind"] != "unique")
 
 
+def _bench(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """`newsfeed bench ARGS --output OUT` with its own broker(s), as a user types it; asserts exit 0."""
+    proc = subprocess.run(CLI + ["bench", *args, "--output", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "NEWSFEED_BROKER": "", "COLUMNS": "220"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
 def test_bench_smoke_run(tmp_path):
     out = tmp_path / "bench"
-    proc = subprocess.run(CLI + ["bench", "--n", "50", "--workers", "1,2", "--output", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "NEWSFEED_BROKER": "", "COLUMNS": "200"})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _bench(out, "--n", "50", "--workers", "1,2")
     assert "ratio pipeline ÷ bare" in proc.stdout and "dedup precision / recall" in proc.stdout
     assert "scaling against 1 worker(s)" in proc.stdout and "bare speed-up" in proc.stdout
     assert "CPU ceiling" in proc.stdout
@@ -101,10 +107,7 @@ def test_bench_smoke_run(tmp_path):
 
 def test_bench_compares_the_two_broker_engines(tmp_path):
     out = tmp_path / "bench"
-    proc = subprocess.run(CLI + ["bench", "--n", "30", "--engine", "tansu,kafka", "--output", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "NEWSFEED_BROKER": "", "COLUMNS": "220"})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _bench(out, "--n", "30", "--engine", "tansu,kafka")
     assert "broker engines side by side" in proc.stdout and "broker (tansu)" in proc.stdout
     for engine in ("tansu", "kafka"):
         result = json.loads(next(out.glob(f"bench-*-{engine}-w1.json")).read_text())
