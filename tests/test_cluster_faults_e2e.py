@@ -14,7 +14,6 @@ import pytest
 from kafka import KafkaAdminClient
 
 from pipeline.config import group_id
-from pipeline.contracts.records import raw_article
 from pipeline.kafka.broker import free_port, wait_until_answering
 from pipeline.kafka.io import read_partition
 from pipeline.kafka.outcomes import OUTPUT_TOPICS, Outcomes

@@ -17,7 +17,7 @@ import pytest
 from pipeline.kafka.engines.apache_kafka import KAFKA_VERSION
 from pipeline.kafka.engines.detect import detect
 
-from conftest import ROOT, make_stack, wait_for_workers
+from conftest import ROOT, wait_for_workers
 from test_commands_e2e import _as_pid_1, _inner_pid
 
 pytestmark = pytest.mark.slow
