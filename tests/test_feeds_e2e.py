@@ -126,3 +126,38 @@ def test_run_polls_a_feed_next_to_files(tmp_path, site):
     duplicates = [orjson.loads(line) for line in (tmp_path / "duplicates.jsonl").read_bytes().splitlines()]
     assert len(enriched) == 2 and len(duplicates) == 1 and duplicates[0]["dedup"]["status"] == "near"
     assert sum(r.get("extraction") == "page" for r in enriched + duplicates) == 2
+
+
+def test_long_running_poller_serves_health_ready_metrics_and_stops_on_sigterm(stack_factory, site):
+    """`newsfeed feeds URL` without --once: /health and /ready as for workers, /metrics counting the poll,
+    and SIGTERM ends it with exit 0."""
+    import signal
+    import time
+
+    from pipeline.kafka.broker import free_port
+
+    from http_helpers import get, scrape, value, wait_for
+
+    stack = stack_factory()
+    url = site.add("/rss", Route(rss20(site.base, site.add_articles(ARTICLES)), "application/rss+xml"))
+    port = free_port()
+    env = {**os.environ, **stack.env, "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": str(port)}
+    poller = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "feeds", url], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/ready", poller, timeout=120)
+        assert get(f"{base}/health")[0] == 200
+        deadline = time.monotonic() + 120
+        while value(scrape(f"{base}/metrics"), "newsfeed_feed_items_new_total") < 5:
+            assert time.monotonic() < deadline and poller.poll() is None, "the poll never counted 5 new items"
+            time.sleep(0.5)
+        samples = scrape(f"{base}/metrics")
+        assert value(samples, "newsfeed_feed_pages_fetched_total") == 5
+        assert value(samples, "newsfeed_feeds_owned") == 1
+        poller.send_signal(signal.SIGTERM)
+        assert poller.wait(60) == 0, poller.stdout.read().decode(errors="replace")[-3000:]
+    finally:
+        if poller.poll() is None:
+            poller.kill()
+    assert len(topic_records(stack, "raw")) == 5
