@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-ALL_STAGES = ("language", "dedup", "entities", "sink")
+ALL_STAGES = ("language", "dedup", "entities", "stories", "sink")
 
 
 def _env(name: str, default: str) -> str:
@@ -50,6 +50,8 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
+    # a story takes no more articles once none joined for this long (article time: published, else ingested)
+    story_idle_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_STORY_IDLE_HOURS", "48")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "8")))
