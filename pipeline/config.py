@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from pipeline.security_settings import ClientSecurity, client_security
+
 ALL_STAGES = ("language", "dedup", "entities", "stories", "sink")
 
 
@@ -69,7 +71,7 @@ class Settings:
     # the worker's /health, /ready and /metrics; 0 turns the server and the metrics off
     http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_HTTP_PORT", "6066")))
     http_host: str = field(default_factory=lambda: _env("NEWSFEED_HTTP_HOST", "127.0.0.1"))
-    # Kafka client security (pipeline/kafka/security.py turns these into client options)
+    # Kafka client security (pipeline/security_settings.py validates them into a ClientSecurity)
     security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
     sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))
     sasl_username: str = field(default_factory=lambda: _env("NEWSFEED_SASL_USERNAME", ""))
@@ -81,8 +83,6 @@ class Settings:
     ssl_keyfile: str = field(default_factory=lambda: _env("NEWSFEED_SSL_KEYFILE", ""))
 
     def __post_init__(self) -> None:
-        from pipeline.kafka.security import client_security
-
         # validated once, at load: bad security settings are a configuration error (exit 2)
         object.__setattr__(self, "_security", client_security(self))
 
@@ -101,8 +101,8 @@ class Settings:
         return ner_models.resolve(self.ner_model_overrides())
 
     @property
-    def security(self):
-        """The Kafka client security (pipeline/kafka/security.py, ClientSecurity)."""
+    def security(self) -> ClientSecurity:
+        """The validated Kafka client security (pipeline/security_settings.py)."""
         return self._security
 
     def kafka_python_security(self) -> dict:
