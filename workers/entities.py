@@ -18,7 +18,7 @@ from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import steps
 from pipeline.stages.entities import EntityTagger, ProcessTagger
-from pipeline.stages import story_features
+from pipeline.stages import story_codec, story_features
 from workers.common import WORKER, app, dead, in_thread, log, out, settings, topic
 
 unique_topic, tagged_topic = topic("unique"), topic("tagged", partitions=1)
@@ -50,7 +50,7 @@ def _with_story_features(records: list[dict[str, Any]]) -> None:
     and dead-letters the record that fails there."""
     try:
         for record, features in zip(records, story_features.features_batch(records)):
-            record["story_features"] = story_features.to_json(features)
+            record["story_features"] = story_codec.to_json(features)
     except Exception:  # noqa: BLE001
         log.exception("story features of a batch of %s", len(records))
 

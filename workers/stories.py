@@ -16,7 +16,7 @@ from pipeline.contracts.records import utc_now
 from pipeline.kafka.io import read_partition
 from pipeline.runtime import metrics
 from pipeline.runtime.supervision import crash_stops_worker
-from pipeline.stages import story_features
+from pipeline.stages import story_codec, story_features
 from pipeline.stages.stories import StoryIndex
 from workers.common import PartitionState, app, dead, delivered, in_thread, log, out, settings, topic
 from workers.enriched_sink import ids_on_enriched, sink
@@ -38,12 +38,19 @@ def _rebuild(_partition: int) -> tuple[StoryIndex, set[str]]:
     return index, on_enriched
 
 
-async def _assign(index: StoryIndex, article_id: str, record: dict) -> dict:
-    """The article's story: from the index when it has one already, else assigned now and logged first."""
+async def _assign(index: StoryIndex, record: dict) -> dict:
+    """The article's story: from the index when it has one already, else assigned now; logged first.
+    A copy takes its original's story, assigned in the original's name if the copy overtook it (copies
+    skip NER); the original then keeps that story and adds its entities to it."""
     carried = record.pop("story_features", None)
-    features = (story_features.from_json(carried) if carried
+    features = (story_codec.from_json(carried) if carried
                 else await in_thread(story_features.features, record))
-    ref = index.assign(article_id, features)
+    original = record["dedup"].get("duplicate_of")
+    if original:
+        ref = index.assign_from_copy(original, features)
+    else:
+        ref = index.assign(record["id"], features)
+        index.refine(record["id"], features)
     for event in index.drain_events():
         await out("story-log topic", delivered, story_log_topic, key=event["article"].encode(),
                   value=orjson.dumps(event))
@@ -67,14 +74,11 @@ if "stories" in settings.stages:
             started = meter.start()
             try:
                 record = codec.decode(event.value)
-                duplicate_of = record["dedup"].get("duplicate_of")
-                # a copy takes its original's story; if it overtook its original (no NER on its way), it
-                # assigns the story in the original's name and the original finds it there
-                ref = await _assign(index, duplicate_of or record["id"], record)
+                ref = await _assign(index, record)
             except Exception as exc:
                 await dead(event, "stories", exc)
                 continue
-            if duplicate_of:
+            if record["dedup"].get("duplicate_of"):
                 record["story"] = {**ref, "new": False, "score": 1.0}
                 await out("duplicates topic", delivered, duplicates_topic, key=record["id"].encode(),
                           value=codec.encode(record))

@@ -17,9 +17,17 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {n}" if n > 1 else name for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def stories_table(found: list[dict], limit: int) -> Table:
+def rows(found: list[dict], limit: int) -> list[tuple[str, ...]]:
     from pipeline.kafka.stories_view import age
 
+    return [(story["headline"], _counts(story["languages"]), _counts(story["sources"]), str(story["articles"]),
+             age(story["first_seen"]), story["id"]) for story in found[:limit]]
+
+
+COLUMNS = ("headline", "languages", "sources", "articles", "age", "id")
+
+
+def stories_table(found: list[dict], limit: int) -> Table:
     table = Table(title=f"{len(found)} stories, most recently active first", title_justify="left")
     table.add_column("headline", overflow="ellipsis", no_wrap=True, max_width=70)
     for column in ("languages", "sources"):
@@ -27,10 +35,8 @@ def stories_table(found: list[dict], limit: int) -> Table:
     table.add_column("articles", justify="right")
     table.add_column("age", justify="right", no_wrap=True)
     table.add_column("id", no_wrap=True)
-    for story in found[:limit]:
-        size = str(story["articles"]) + (f" +{story['duplicates']} dup" if story.get("duplicates") else "")
-        table.add_row(story["headline"], _counts(story["languages"]), _counts(story["sources"]), size,
-                      age(story["first_seen"]), story["id"])
+    for row in rows(found, limit):
+        table.add_row(*row)
     return table
 
 
@@ -52,7 +58,14 @@ def stories(watch: bool = typer.Option(False, "--watch", help="refresh live unti
             sys.stdout.buffer.write(orjson.dumps(story) + b"\n")
         return
     if not watch:
-        out.print(stories_table(read(), limit))
+        found = read()
+        if sys.stdout.isatty():
+            out.print(stories_table(found, limit))
+        else:   # a log, a pipe, CI: one tab-separated line a story, never wrapped into columns
+            print(f"# {len(found)} stories, most recently active first")
+            print("\t".join(COLUMNS))
+            for row in rows(found, limit):
+                print("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
         return
     try:
         with Live(console=out, auto_refresh=False) as live:

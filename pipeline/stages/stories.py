@@ -122,6 +122,7 @@ class StoryIndex:
         self.stories: dict[str, Story] = {}
         self.article_story: dict[str, str] = {}
         self._events: list[dict[str, Any]] = []
+        self.from_copy: set[str] = set()   # articles whose story a copy assigned in their name (see refine)
         self._matrix = np.zeros((64, dim), dtype=np.float32)   # unit centroids by slot
         self._slot_story: list[str | None] = [None] * 64
         self._free = list(range(63, -1, -1))
@@ -200,6 +201,7 @@ class StoryIndex:
         del self.stories[story.id]
         for article_id in story.members:
             self.article_story.pop(article_id, None)
+            self.from_copy.discard(article_id)
         self._matrix[story.slot] = 0.0
         self._slot_story[story.slot] = None
         self._free.append(story.slot)
@@ -217,6 +219,11 @@ class StoryIndex:
     # ---- rebuild from the log ---------------------------------------------------------------------
     def apply(self, event: dict[str, Any]) -> None:
         """Replays one logged assignment (no scoring): the same story, whatever the params now are."""
+        if event.get("refine"):
+            self._refine(event["article"], event["entities"], event["names"])
+            return
+        if event.get("from_copy") and event["article"] not in self.article_story:
+            self.from_copy.add(event["article"])
         if event["article"] in self.article_story:
             return
         self._advance(event["when"])
@@ -227,6 +234,36 @@ class StoryIndex:
                           embedding=decode_vector(event["emb"]), when=event["when"], language=event["lang"],
                           source=event["source"], title=event["title"])
         self._join(event["story"], event["article"], f, event["when"])
+
+    # ---- a copy that overtook its original ----------------------------------------------------------
+    # Copies skip NER, so one can reach the assigner before its original: it assigns the story in the
+    # original's name from its own features (same words and embedding, no entities), and the original, when
+    # it comes, keeps that story and adds what only it has: its entities.
+    def assign_from_copy(self, original_id: str, f: StoryFeatures) -> dict[str, Any]:
+        known = original_id in self.article_story
+        ref = self.assign(original_id, f)
+        if not known:
+            self.from_copy.add(original_id)
+            for event in self._events:
+                event["from_copy"] = True
+        return ref
+
+    def refine(self, article_id: str, f: StoryFeatures) -> None:
+        """The original of a copy that assigned its story: its entities join the story (logged as an event)."""
+        if article_id in self.from_copy and article_id in self.article_story:
+            self._events.append({"v": 1, "article": article_id, "story": self.article_story[article_id],
+                                 "refine": True, "when": f.when, "entities": f.entities,
+                                 "names": {k: list(v) for k, v in f.names.items()}})
+            self._refine(article_id, f.entities, f.names)
+
+    def _refine(self, article_id: str, entities: dict[str, float], names: dict[str, Any]) -> None:
+        story = self.stories.get(self.article_story.get(article_id, ""))
+        if story is None or article_id not in self.from_copy:
+            return
+        self.from_copy.discard(article_id)
+        story.entities_norm = _add(story.entities, entities, STORY_ENTITIES)
+        for name, label in names.values():
+            story.names[(name, label)] += 1
 
     @classmethod
     def rebuild(cls, events: Iterable[dict[str, Any]], **kwargs) -> "StoryIndex":
