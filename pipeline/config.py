@@ -52,6 +52,8 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
+    # 0: no story features or assignment (the story stage only writes the outputs; records carry no `story`)
+    stories: bool = field(default_factory=lambda: _env("NEWSFEED_STORIES", "1") not in ("0", "false", "no", "off"))
     # a story takes no more articles once none joined for this long (article time: published, else ingested)
     story_idle_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_STORY_IDLE_HOURS", "48")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)

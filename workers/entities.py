@@ -64,7 +64,7 @@ if "entities" in settings.stages:
     async def entities_agent(stream):
         started = time.monotonic()
         # models load once, before the first message (overlaps the group join)
-        await asyncio.gather(in_thread(tagger.load), in_thread(story_features.embedder))
+        await asyncio.gather(in_thread(tagger.load), *([in_thread(story_features.embedder)] if settings.stories else []))
         log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)
         readiness.done("models", "entities")
         meter = metrics.stage("entities")
@@ -79,7 +79,8 @@ if "entities" in settings.stages:
             tagged = await _tag(batch) if batch else []
             meter.ner(len(batch), time.monotonic() - got_batch)
             meter.done("tagged", started, len(tagged))
-            await in_thread(_with_story_features, [record for _, record in tagged])
+            if settings.stories:
+                await in_thread(_with_story_features, [record for _, record in tagged])
             for event, record in tagged:
                 record.setdefault("trace", {})["entities"] = WORKER
                 await out("tagged topic", tagged_topic.send, key=record["id"].encode(), value=codec.encode(record))

@@ -74,17 +74,19 @@ if "stories" in settings.stages:
             started = meter.start()
             try:
                 record = codec.decode(event.value)
-                ref = await _assign(index, record)
+                ref = await _assign(index, record) if settings.stories else None
             except Exception as exc:
                 await dead(event, "stories", exc)
                 continue
-            if record["dedup"].get("duplicate_of"):
-                record["story"] = {**ref, "new": False, "score": 1.0}
+            duplicate = bool(record["dedup"].get("duplicate_of"))
+            if ref is not None:   # None with NEWSFEED_STORIES=0: outputs only
+                record["story"] = {**ref, "new": False, "score": 1.0} if duplicate else ref
+            if duplicate:
                 await out("duplicates topic", delivered, duplicates_topic, key=record["id"].encode(),
                           value=codec.encode(record))
                 meter.done("duplicate", started)
             else:
-                record["story"] = ref
                 meter.done("assigned", started)
                 await sink(event, record, on_enriched, sink_meter)
-            await _publish(index, ref["id"])
+            if ref is not None:
+                await _publish(index, ref["id"])
