@@ -1,9 +1,9 @@
 """Text normalisation, applied once before any stage: strip page noise so it never becomes entities,
 skews language detection or defeats deduplication.
 
-Noise seen in real scraped news (see seeds/): navigation lines ("Menu", the outlet's name, section
-labels), photo credits ("Crédit photo, Getty Images"), photo captions ending in a credit
-("... (Evan Vucci/AP)"), image legends, author/role bylines, promo blocks ("Ignorer Promotion
+Noise seen in real scraped news (see seeds/): navigation lines heading the page ("Menu", the outlet's
+name, section labels), photo credits ("Crédit photo, Getty Images"), photo captions ending in a credit
+("... (Evan Vucci/AP)"; a long paragraph ending in a credit loses only the credit), image legends, author/role bylines, promo blocks ("Ignorer Promotion
 WhatsApp ... Fin de Promotion WhatsApp"), and a leading "date 2025-03" stamp.
 """
 
