@@ -63,10 +63,12 @@ def mark_line_breaks(doc):
     cannot become one name (headlines, datelines and table rows are lines of their own)."""
     if doc.has_annotation("DEP"):  # a kept parser already set the sentences (and they are read-only)
         return doc
-    for token in doc[:-1]:
-        if token.is_space and "\n" in token.text:
-            token.is_sent_start = True
-            doc[token.i + 1].is_sent_start = True
+    # only whitespace tokens are visited, found in one array call (a Python loop over every token, or
+    # building doc.text, costs ~0.2 ms an article: ~1 % of NER)
+    for i in doc.to_array("IS_SPACE").nonzero()[0].tolist():
+        if "\n" in doc[i].text and i + 1 < len(doc):
+            doc[i].is_sent_start = True
+            doc[i + 1].is_sent_start = True
     return doc
 
 
