@@ -1,3 +1,6 @@
+from pipeline.contracts import codec
+from pipeline.contracts.records import raw_article
+from pipeline.stages.steps import ingest
 from pipeline.stages.text import clean, title_and_body
 
 from conftest import SEEDS
@@ -74,3 +77,6 @@ def test_a_photo_credit_ends_a_paragraph_only_the_credit_goes():
     # a caption, a sentence long, still goes whole
     caption = "Officers outside the warehouse on Tuesday. (AP Photo/Oakland Police Department)"
     assert clean(f"{PARAGRAPH}\n{caption}").text == PARAGRAPH.strip()
+    # through the first stage: enriched, not dead-lettered as empty_text
+    payload = codec.encode(raw_article(id="one-line", source="test", text=one_line))
+    assert ingest(payload, max_bytes=1 << 20)["text"] == PARAGRAPH.strip()
