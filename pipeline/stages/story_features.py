@@ -4,7 +4,8 @@ Input: an enriched record dict (`id`, `title`, `text`, `language.code`, `entity_
 count}], `published_at`, `ingested_at`, `source`). Output: `StoryFeatures`, built from
 - content words: lower-cased tokens of title (counted twice) + text, stopwords of the record's language out
   (spaCy's `spacy.lang.<code>.stop_words`), weighted (1 + log tf) x rarity, rarity = 7.5 - the word's Zipf
-  frequency in that language (`wordfreq`; unknown words, names and numbers are rarest); the top
+  frequency in that language (`wordfreq`; unknown words, names and numbers are rarest), to the power
+  1.5 (rare names and numbers tell look-alike events apart better than topic words); the top
   `TOP_WORDS`, L2-normalised. Numbers are normalised ("6,1" = "6.1") so they also match across languages;
 - entities: canonical keys of `entity_summary` (pipeline/stages/canonical.py: case, accents and titles
   ignored), a person keyed by the last word of the name, so "Zelensky" = "Volodymyr Zelensky"; the display
@@ -39,6 +40,7 @@ from pipeline.stages.canonical import parse
 
 TOP_WORDS = 40
 EMBED_CHARS = 300
+RARITY_POWER = 1.5
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _model = None
 _model_lock = threading.Lock()
@@ -48,7 +50,7 @@ _model_lock = threading.Lock()
 class StoryFeatures:
     words: dict[str, float]          # term -> weight, L2-normalised
     entities: dict[str, float]       # canonical entity key -> weight, L2-normalised
-    names: dict[str, tuple[str, str]]  # entity key -> (display name, label)
+    names: dict[str, tuple[str, str, int]]  # entity key -> (display name, label, mentions)
     embedding: np.ndarray            # float32, unit length
     when: float                      # epoch seconds
     language: str = ""
@@ -83,13 +85,13 @@ def stopwords(lang: str) -> frozenset[str]:
 @lru_cache(maxsize=262144)
 def rarity(word: str, lang: str) -> float:
     if word[0].isdigit():
-        return 6.0
+        return 6.0 ** RARITY_POWER
     try:
         from wordfreq import zipf_frequency
         zipf = zipf_frequency(word, lang or "en")
     except (LookupError, ValueError):
         zipf = 3.0   # a language wordfreq lacks: every word middling
-    return max(0.5, 7.5 - zipf)
+    return max(0.5, 7.5 - zipf) ** RARITY_POWER
 
 
 def _unit(weights: dict[str, float], top: int) -> dict[str, float]:
@@ -116,12 +118,15 @@ def entity_key(name: str, label: str, lang: str) -> str:
 
 
 def entity_features(summary: Sequence[dict[str, Any]], lang: str):
+    """(key -> weight, key -> (name, label, mentions)): the name shown is the key's most mentioned entry's."""
     weights: dict[str, float] = {}
-    names: dict[str, tuple[str, str]] = {}
-    for entry in summary or ():
-        key = entity_key(entry["name"], entry.get("label", "MISC"), lang)
-        weights[key] = weights.get(key, 0.0) + 1 + math.log(max(1, entry.get("count", 1)))
-        names.setdefault(key, (entry["name"], entry.get("label", "MISC")))
+    names: dict[str, tuple[str, str, int]] = {}
+    for entry in sorted(summary or (), key=lambda e: -e.get("count", 1)):
+        label, count = entry.get("label", "MISC"), max(1, entry.get("count", 1))
+        key = entity_key(entry["name"], label, lang)
+        weights[key] = weights.get(key, 0.0) + 1 + math.log(count)
+        name, label, before = names.get(key, (entry["name"], label, 0))
+        names[key] = (name, label, before + count)
     return _unit(weights, 30), names
 
 
