@@ -264,8 +264,8 @@ class StoryIndex:
             return
         self.from_copy.discard(article_id)
         story.entities_norm = _add(story.entities, entities, STORY_ENTITIES)
-        for name, label in names.values():
-            story.names[(name, label)] += 1
+        for name, label, *mentions in names.values():
+            story.names[(name, label)] += mentions[0] if mentions else 1
 
     @classmethod
     def rebuild(cls, events: Iterable[dict[str, Any]], **kwargs) -> "StoryIndex":
