@@ -50,6 +50,8 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
+    # how far back the enriched topic is read on assignment (re-delivered records within it are not written twice)
+    readback_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_READBACK_HOURS", "48")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "8")))
