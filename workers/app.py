@@ -24,8 +24,7 @@ from pipeline.config import load
 from pipeline.contracts.deadletter import dead_letter, describe, error_headers, letter_key, record_id_of
 from pipeline.stages.dedup import DedupIndex
 from pipeline.stages.entities import EntityTagger, ProcessTagger
-from pipeline.kafka.io import read_partition
-from pipeline.kafka.topics import dedup_window, readback_window
+from pipeline.kafka.state import enriched_ids, load_dedup_index
 from pipeline.stages.language import LanguageDetector
 from pipeline.contracts.records import utc_now
 from pipeline.runtime import http, metrics, outputs
@@ -130,14 +129,7 @@ _indexes: dict[int, DedupIndex] = {}
 
 
 def _load_index(partition: int) -> DedupIndex:
-    """Rebuild a partition's index from its log's last retention + grace (older entries would be evicted at
-    once), read to the Fetch high watermark (never ListOffsets)."""
-    index = DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
-                       retention_seconds=settings.dedup_retention_days * 86400,
-                       grace_seconds=settings.dedup_grace_seconds)
-    for _offset, _key, value in read_partition(settings.broker, settings, settings.topic("dedup-index"), partition,
-                                               since=time.time() - dedup_window(settings)):
-        index.add(orjson.loads(value))
+    index = load_dedup_index(settings, partition)   # the window only (pipeline/kafka/state.py)
     log.info("dedup index for partition %s rebuilt: %s entries", partition, len(index))
     return index
 
@@ -194,9 +186,7 @@ _files = JsonlFiles(settings.output_dir)
 
 
 def _ids_on_enriched(partition: int) -> set[str]:
-    return {orjson.loads(value)["id"] for _o, _k, value in
-            read_partition(settings.broker, settings, settings.topic("enriched"), partition,
-                           since=time.time() - readback_window(settings))}
+    return enriched_ids(settings, partition)
 
 
 async def _tag(batch: list[tuple[faust.EventT, dict[str, Any]]]) -> list[tuple[faust.EventT, dict[str, Any]]]:
