@@ -132,11 +132,54 @@ def state_bench(entries: int, broker: str | None) -> None:
             own.stop()
 
 
+def first_article(address: str, output: Path) -> dict:
+    """A real `newsfeed worker` on `output`: seconds from launch until one new article is in enriched.jsonl,
+    and the worker's peak RSS meanwhile (NER off: a model that is not installed, so models do not blur it)."""
+    import psutil
+    from kafka import KafkaProducer
+
+    from pipeline.config import load
+    from pipeline.contracts.records import raw_article
+    from pipeline.kafka.topics import create_topics
+    from pipeline.tools.bench import ProcessMonitor
+    from pipeline.tools.processes import start_worker, stop_workers
+
+    prefix = f"w{time.monotonic_ns() % 10**9}."
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT), "NEWSFEED_BROKER": address,
+           "NEWSFEED_TOPIC_PREFIX": prefix, "NEWSFEED_APP_ID": f"history-{prefix[:-1]}",
+           "NEWSFEED_OUTPUT_DIR": str(output), "NEWSFEED_NER_MODELS": "fr=newsfeed_bench_no_such_model,en=none",
+           "NEWSFEED_NER_PROCESSES": "0"}
+    __import__("os").environ.update({"NEWSFEED_TOPIC_PREFIX": prefix})
+    create_topics(load(), address)
+    article_id = f"new-{prefix[:-1]}"
+    producer = KafkaProducer(bootstrap_servers=address)
+    producer.send(f"{prefix}raw", orjson.dumps(raw_article(id=article_id, source="bench", text=(
+        "Le gouvernement a présenté mardi un nouveau projet de loi sur l'énergie. " * 20))))
+    producer.flush()
+    producer.close()
+    started, log = time.monotonic(), output.parent / f"{output.name}-worker.log"
+    worker = start_worker(env, log, cwd=ROOT)
+    monitor = ProcessMonitor({"worker": worker.pid})
+    monitor.start()
+    try:
+        current = output / "enriched.jsonl"
+        while not (current.exists() and article_id.encode() in current.read_bytes()[-200_000:]):
+            if worker.poll() is not None or time.monotonic() - started > 300:
+                raise RuntimeError(f"the worker did not write the article; see {log}")
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+    finally:
+        monitor.stop()
+        stop_workers([worker])
+    return {"seconds": seconds, "peak_mb": monitor.peak_rss["worker"] / 2**20}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=None, help="where to write the history (default: a temp dir)")
     parser.add_argument("--state-entries", type=int, default=300_000)
+    parser.add_argument("--worker", action="store_true", help="also start a real worker on each directory")
     parser.add_argument("--broker", default=None, help="a Kafka to use for the state part (default: embedded Tansu)")
     args = parser.parse_args()
     if args.state_entries:
@@ -154,6 +197,15 @@ def main() -> None:
         rows = [("empty out/", open_sinks(empty)),
                 (f"{args.articles} articles, one big file (takeover)", open_sinks(history)),
                 (f"{args.articles} articles, rotated (next start)", open_sinks(history))]
+        if args.worker:
+            from pipeline.kafka.engines.tansu import EmbeddedBroker
+
+            with EmbeddedBroker() as own:
+                workers = [("worker, empty out/", first_article(own.address, empty)),
+                           (f"worker, {args.articles} articles of history", first_article(own.address, history))]
+            print(f"\n{'a real worker: launch to first article written':52} {'seconds':>8} {'peak RSS':>9}")
+            for name, row in workers:
+                print(f"{name:52} {row['seconds']:>8.2f} {row['peak_mb']:>6.0f} MB")
         base_row = rows[0][1]
         print(f"\n{'case':48} {'open + first writes':>20} {'peak RSS':>10} {'extra vs empty':>22}")
         for name, row in rows:
