@@ -54,7 +54,7 @@ def _split(template: dict) -> tuple[bytes, bytes]:
 
 def _write(current: Path, templates: list[tuple[bytes, bytes]], count: int, prefix: str, layout: str,
            policy: RotationPolicy) -> int:
-    written, buffer, size = 0, [], 0
+    buffer, size = [], 0
     out = open(current, "wb")
     for n in range(count):
         head, tail = templates[n % len(templates)]
@@ -69,8 +69,7 @@ def _write(current: Path, templates: list[tuple[bytes, bytes]], count: int, pref
                 close_current(current, policy)
                 out = open(current, "wb")
     out.close()
-    written += size
-    return written
+    return size
 
 
 def write_history(output: Path, articles: int, layout: str = "legacy", policy: RotationPolicy | None = None,
