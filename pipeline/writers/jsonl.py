@@ -45,7 +45,7 @@ class JsonlSink:
             self._repair_torn_tail()
             if self.path.exists() and self.path.stat().st_size >= self.policy.max_bytes:
                 self._close_current()    # taken over (or grown while nobody wrote): its tail is read below
-            elif not self.path.exists():
+            elif not self.path.exists() or not self._lock.recorded():
                 self._lock.record_start(time.time())
             self._open()
             self._add(self._recent, self._closed_tail())

@@ -90,6 +90,9 @@ class RotationLock:
         except ValueError:
             return time.time()
 
+    def recorded(self) -> bool:
+        return bool(os.pread(self._fd, 64, 0).strip())
+
     def record_start(self, when: float) -> None:
         """Under the exclusive lock: the current file was started at `when`."""
         os.ftruncate(self._fd, 0)
