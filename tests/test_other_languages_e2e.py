@@ -67,6 +67,10 @@ def test_java_consumer_validates_every_enriched_record(enriched):
     valid = [line.split() for line in done.stdout.splitlines()]
     assert sorted(words[1] for words in valid) == sorted(item.key for item in items([SEEDS]))
     assert {words[2] for words in valid} == {"fr"}
+    # v2: every record carries its story, the same id the Python side reads
+    stories = {orjson.loads(line)["id"]: orjson.loads(line)["story"]["id"]
+               for line in (enriched.output / "enriched.jsonl").read_text().splitlines()}
+    assert {words[1]: words[3] for words in valid} == stories
 
 
 def test_java_consumer_rejects_a_record_off_the_schema_naming_the_path(kafka, tmp_path):

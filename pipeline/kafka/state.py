@@ -5,6 +5,7 @@ whole history, and every read is bounded by its timeout (pipeline/kafka/io.py)."
 from __future__ import annotations
 
 import time
+from typing import Iterable
 
 import orjson
 
@@ -26,10 +27,10 @@ def load_dedup_index(settings: Settings, partition: int, bootstrap: str | None =
     return index
 
 
-def enriched_ids(settings: Settings, partition: int, bootstrap: str | None = None) -> set[str]:
-    """Ids on one enriched partition over the last NEWSFEED_READBACK_HOURS: a re-delivered record among them
-    is neither tagged nor written again. Records are keyed by id: the ~8 kB value is parsed only when a
-    producer left the key out."""
-    return {key.decode() if key else orjson.loads(value)["id"] for _o, key, value in
-            read_partition(bootstrap or settings.broker, settings, settings.topic("enriched"), partition,
-                           since=time.time() - readback_window(settings))}
+def enriched_ids(settings: Settings, partitions: Iterable[int], bootstrap: str | None = None) -> set[str]:
+    """Ids on the enriched partitions over the last NEWSFEED_READBACK_HOURS: a re-delivered record among them
+    is not written again. Records are keyed by id: the ~8 kB value is parsed only when a producer left the
+    key out."""
+    return {key.decode() if key else orjson.loads(value)["id"] for partition in partitions
+            for _o, key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("enriched"),
+                                                 partition, since=time.time() - readback_window(settings))}

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from pipeline.contracts import codec, schemas
 from pipeline.stages.dedup import DedupIndex, Verdict
 from pipeline.contracts.deadletter import StageError
+from pipeline.stages import ner_fallback, ner_models
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
 from pipeline.contracts.records import check_dates, parse_time
@@ -72,9 +73,13 @@ def deduplicate(record: dict[str, Any], index: DedupIndex) -> Verdict:
 def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> list[dict[str, Any]]:
     """Tag a batch in one `nlp.pipe` call per language; per-record time is the batch's share."""
     started = time.perf_counter()
-    results = tagger.tag([(r["language"]["code"], r["text"]) for r in records])
+    modelled = {lang for lang, package in tagger.models.items() if ner_models.is_installed(package)}
+    chosen = [ner_fallback.choose(r["language"], r["text"], modelled, r.get("lang_hint")) for r in records]
+    results = tagger.tag([(lang, r["text"]) for (lang, _why), r in zip(chosen, records)])
     share = _ms(started) / max(1, len(records))
-    for record, result in zip(records, results):
+    for record, result, (lang, why) in zip(records, results, chosen):
+        if why:  # tagged by another language's model: say which and why (pipeline/stages/ner_fallback.py)
+            result["ner"] = {**result["ner"], "language": lang, "fallback": why}
         record.update(result)
         record["timings"]["entities_ms"] = round(share, 3)
     return list(records)
