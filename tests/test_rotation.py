@@ -135,3 +135,16 @@ def test_an_unwritable_output_still_fails_loudly(tmp_path):
     full.write_text("now a file")           # the directory replaced under a running sink
     with pytest.raises(OSError):
         sink.write(_record(2))
+
+
+def test_re_sending_dead_letters_reads_the_rotated_files_too(tmp_path):
+    from pipeline.contracts.deadletter import dead_letter, letter_key
+    from pipeline.kafka.replay import from_deadletter
+
+    current = tmp_path / "deadletter.jsonl"
+    sink = JsonlSink(current, key=letter_key, policy=RotationPolicy(max_bytes=600))
+    for offset in range(12):
+        sink.write(dead_letter(payload=b"p%d" % offset, kind="not_json", message="m", stage="language", topic="raw",
+                               partition=0, offset=offset, key=b"k%d" % offset))
+    assert rotation.closed_files(current)
+    assert [item.payload for item in from_deadletter(current)] == [b"p%d" % n for n in range(12)]
