@@ -52,6 +52,8 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
+    # how far back the enriched topic is read on assignment (re-delivered records within it are not written twice)
+    readback_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_READBACK_HOURS", "48")))
     # 0: no story features or assignment (the story stage only writes the outputs; records carry no `story`)
     stories: bool = field(default_factory=lambda: _env("NEWSFEED_STORIES", "1") not in ("0", "false", "no", "off"))
     # a story takes no more articles once none joined for this long (article time: published, else ingested)
@@ -70,6 +72,12 @@ class Settings:
     broker_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_BROKER_WAIT", "60")))
     # how long a failing output (disk full, unwritable directory, topic) is retried before the worker exits
     output_wait: float = field(default_factory=lambda: float(_env("NEWSFEED_OUTPUT_WAIT", "120")))
+    # JSONL rotation (pipeline/writers/rotation.py): size and age of the current file, closed files kept (0: all),
+    # gzip of closed files; idempotence looks back over the current file plus the last ROTATE_MB closed
+    output_rotate_mb: float = field(default_factory=lambda: float(_env("NEWSFEED_OUTPUT_ROTATE_MB", "64")))
+    output_rotate_minutes: float = field(default_factory=lambda: float(_env("NEWSFEED_OUTPUT_ROTATE_MINUTES", "0")))
+    output_keep: int = field(default_factory=lambda: int(_env("NEWSFEED_OUTPUT_KEEP", "0")))
+    output_gzip: bool = field(default_factory=lambda: _env("NEWSFEED_OUTPUT_GZIP", "0") in ("1", "true", "yes"))
     # the worker's /health, /ready and /metrics; 0 turns the server and the metrics off
     http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_HTTP_PORT", "6066")))
     http_host: str = field(default_factory=lambda: _env("NEWSFEED_HTTP_HOST", "127.0.0.1"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from pipeline.contracts import codec
-from pipeline.kafka.io import read_partition
+from pipeline.kafka.state import load_dedup_index
 from pipeline.runtime import metrics
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import steps
@@ -17,12 +17,7 @@ tagged_topic, index_topic = topic("tagged", partitions=1), topic("dedup-index")
 
 
 def _load_index(partition: int) -> DedupIndex:
-    """Rebuild a partition's index from its log, read to the Fetch high watermark (never ListOffsets)."""
-    index = DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
-                       retention_seconds=settings.dedup_retention_days * 86400,
-                       grace_seconds=settings.dedup_grace_seconds)
-    for _offset, _key, value in read_partition(settings.broker, settings, settings.topic("dedup-index"), partition):
-        index.add(orjson.loads(value))
+    index = load_dedup_index(settings, partition)   # its window only (pipeline/kafka/state.py)
     log.info("dedup index for partition %s rebuilt: %s entries", partition, len(index))
     return index
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-import orjson
 
 from pipeline.contracts import codec, schemas
 from pipeline.contracts.records import utc_now
-from pipeline.kafka.io import read_partition
+from pipeline.kafka.state import enriched_ids
 from pipeline.kafka.topics import partitions_of
 from pipeline.writers.jsonl import JsonlFiles
 from workers.common import WORKER, dead, delivered, out, settings, topic
@@ -20,9 +19,9 @@ files = JsonlFiles(settings.output_dir)
 
 
 def ids_on_enriched() -> set[str]:
-    """Every id on the enriched topic (its one writer, the story stage, reads them back on assignment)."""
-    return {orjson.loads(value)["id"] for p in range(partitions_of(settings, "enriched")) for _o, _k, value in
-            read_partition(settings.broker, settings, settings.topic("enriched"), p)}
+    """The enriched topic's ids of the read-back window (its one writer, the story stage, reads them back on
+    assignment; pipeline/kafka/state.py)."""
+    return enriched_ids(settings, range(partitions_of(settings, "enriched")))
 
 
 async def sink(event: faust.EventT, record: dict[str, Any], on_topic: set[str], meter) -> None:

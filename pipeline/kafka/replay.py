@@ -146,12 +146,13 @@ def items(paths: Iterable[str | Path], repeat: int = 1, limit: int | None = None
 
 
 def from_deadletter(path: Path) -> list[Item]:
-    """The original payloads of a deadletter.jsonl, to send again after the cause was fixed."""
+    """The original payloads of a deadletter.jsonl and its rotated files (or of one closed file), to send again
+    after the cause was fixed."""
     from pipeline.contracts.deadletter import original_payload
-    from pipeline.writers.jsonl import read_jsonl
+    from pipeline.writers.jsonl import read_output
 
     out = []
-    for letter in read_jsonl(path):
+    for letter in read_output(path):
         key = letter.get("id") or letter["source"].get("key") or f"deadletter:{letter['source']['offset']}"
         out.append(Item(key=str(key), payload=original_payload(letter)))
     return out

@@ -35,6 +35,27 @@ def partitions_of(settings: Settings, name: str) -> int:
     """How many partitions newsfeed creates for topic `name` (without prefix)."""
     return 1 if name in SINGLE_PARTITION else settings.partitions
 
+
+DAY = 86400
+
+
+def dedup_window(settings: Settings) -> float:
+    """Seconds of dedup-index a rebuild reads: the index's retention plus its grace (older entries would be
+    evicted at once). The topic keeps a day more (Kafka deletes whole segments, never too early)."""
+    return settings.dedup_retention_days * DAY + settings.dedup_grace_seconds
+
+
+def readback_window(settings: Settings) -> float:
+    """Seconds of the enriched topic read back on assignment to recognise re-delivered records."""
+    return settings.readback_hours * 3600
+
+
+def topic_configs(settings: Settings, name: str) -> dict[str, str]:
+    if name == "dedup-index":
+        return {"retention.ms": str(int((dedup_window(settings) + DAY) * 1000))}
+    return TOPIC_CONFIGS.get(name, {})
+
+
 # each agent (as workers/app.py names it) and the topic it consumes, in pipeline order
 AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique", "stories": "tagged",
                 "duplicates-sink": "duplicates", "deadletter-sink": "deadletter"}
@@ -66,7 +87,7 @@ def create_topics(settings: Settings, bootstrap: str, denied: list[str] | None =
             try:
                 name = topic[len(settings.topic_prefix):]
                 admin.create_topics([NewTopic(topic, partitions_of(settings, name), settings.replication,
-                                              topic_configs=TOPIC_CONFIGS.get(name, {}))])
+                                              topic_configs=topic_configs(settings, name))])
                 created.append(topic)
             except TopicAlreadyExistsError:  # another process won the race: fine
                 pass
