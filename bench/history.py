@@ -37,12 +37,14 @@ HIGH_WATER = "int(next(l for l in open('/proc/self/status') if l.startswith('VmH
 OPEN_SINKS = """
 import sys, time
 from pathlib import Path
+from pipeline.config import load
 from pipeline.writers.jsonl import JsonlFiles
+from pipeline.writers.rotation import RotationPolicy
 from pipeline.contracts.deadletter import letter_key
 import orjson
 before = """ + HIGH_WATER + """
 started = time.monotonic()
-files = JsonlFiles(Path(sys.argv[1]))
+files = JsonlFiles(Path(sys.argv[1]), RotationPolicy.from_settings(load()))
 wrote = [files.write(name, {"id": "bench-new-" + name}, **kw) for name, kw in
          (("enriched.jsonl", {}), ("duplicates.jsonl", {}), ("deadletter.jsonl", {"key": lambda r: r["id"]}))]
 elapsed = time.monotonic() - started

@@ -12,10 +12,11 @@ from pipeline.contracts.records import utc_now
 from pipeline.kafka.state import enriched_ids
 from pipeline.kafka.topics import partitions_of
 from pipeline.writers.jsonl import JsonlFiles
+from pipeline.writers.rotation import RotationPolicy
 from workers.common import WORKER, dead, delivered, out, settings, topic
 
 enriched_topic = topic("enriched")
-files = JsonlFiles(settings.output_dir)
+files = JsonlFiles(settings.output_dir, RotationPolicy.from_settings(settings))
 
 
 def ids_on_enriched() -> set[str]:

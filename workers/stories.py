@@ -13,7 +13,7 @@ import orjson
 
 from pipeline.contracts import codec
 from pipeline.contracts.records import utc_now
-from pipeline.kafka.io import read_partition
+from pipeline.kafka.state import load_story_index
 from pipeline.runtime import metrics
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import story_codec, story_features
@@ -28,10 +28,7 @@ stories_topic, duplicates_topic = topic("stories"), topic("duplicates")
 def _rebuild(_partition: int) -> tuple[StoryIndex, set[str]]:
     """The open stories from their log, and the ids the enriched topic already holds."""
     started = time.monotonic()
-    index, events = StoryIndex(idle_hours=settings.story_idle_hours), 0
-    for _offset, _key, value in read_partition(settings.broker, settings, settings.topic("story-log"), 0):
-        index.apply(orjson.loads(value))
-        events += 1
+    index, events = load_story_index(settings)
     on_enriched = ids_on_enriched()
     log.info("stories rebuilt from %s log events in %.1fs: %s open", events, time.monotonic() - started,
              len(index.stories))

@@ -11,8 +11,9 @@ import orjson
 
 from pipeline.config import Settings
 from pipeline.kafka.io import read_partition
-from pipeline.kafka.topics import dedup_window, readback_window
+from pipeline.kafka.topics import dedup_window, readback_window, story_window
 from pipeline.stages.dedup import DedupIndex
+from pipeline.stages.stories import StoryIndex
 
 
 def load_dedup_index(settings: Settings, partition: int, bootstrap: str | None = None) -> DedupIndex:
@@ -34,3 +35,14 @@ def enriched_ids(settings: Settings, partitions: Iterable[int], bootstrap: str |
     return {key.decode() if key else orjson.loads(value)["id"] for partition in partitions
             for _o, key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("enriched"),
                                                  partition, since=time.time() - readback_window(settings))}
+
+
+def load_story_index(settings: Settings, bootstrap: str | None = None) -> tuple[StoryIndex, int]:
+    """The open stories, replayed from the last `story_window` of `story-log` (one partition); and the number
+    of log events read."""
+    index, events = StoryIndex(idle_hours=settings.story_idle_hours), 0
+    for _offset, _key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("story-log"), 0,
+                                               since=time.time() - story_window(settings)):
+        index.apply(orjson.loads(value))
+        events += 1
+    return index, events

@@ -50,9 +50,18 @@ def readback_window(settings: Settings) -> float:
     return settings.readback_hours * 3600
 
 
+def story_window(settings: Settings) -> float:
+    """Seconds of story-log a rebuild reads: twice the idle time, so every open story comes back with at least
+    its last idle period of articles (a story that stays busy longer keeps its id and summary; its centroid
+    is rebuilt from that recent part, which is the part new articles are compared with)."""
+    return 2 * settings.story_idle_hours * 3600
+
+
 def topic_configs(settings: Settings, name: str) -> dict[str, str]:
     if name == "dedup-index":
         return {"retention.ms": str(int((dedup_window(settings) + DAY) * 1000))}
+    if name == "story-log":
+        return {"retention.ms": str(int((story_window(settings) + DAY) * 1000))}
     return TOPIC_CONFIGS.get(name, {})
 
 

@@ -179,10 +179,8 @@ class JsonlFiles:
     closed it (the directory may have been replaced meanwhile, e.g. a volume re-mounted)."""
 
     def __init__(self, directory: Path, policy: RotationPolicy | None = None):
-        from pipeline.config import load
-
         self.directory = directory
-        self.policy = policy or RotationPolicy.from_settings(load())
+        self.policy = policy or RotationPolicy()   # callers pass RotationPolicy.from_settings(settings)
         self._open: dict[str, JsonlSink] = {}
 
     def write(self, name: str, record: dict[str, Any],
