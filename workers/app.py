@@ -22,6 +22,7 @@ from pipeline.contracts import codec, schemas
 from pipeline.stages import steps
 from pipeline.config import load
 from pipeline.contracts.deadletter import dead_letter, describe, error_headers, letter_key, record_id_of
+from pipeline.stages import gazetteer
 from pipeline.stages.dedup import DedupIndex
 from pipeline.stages.entities import EntityTagger, ProcessTagger
 from pipeline.kafka.io import read_partition
@@ -241,6 +242,7 @@ if "entities" in settings.stages:
     async def entities_agent(stream):
         started = time.monotonic()
         await _in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
+        await _in_thread(gazetteer.shared)  # opened once (built the first time on this machine: ~11 s)
         log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
         readiness.done("models", "entities")
         meter, sink_meter = metrics.stage("entities"), metrics.stage("sink")

