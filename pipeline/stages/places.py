@@ -44,8 +44,10 @@ def _prior(candidate: tuple[Place, int, frozenset[str]], lang: str, qualifier: s
     score = math.log10(place.population + 10)
     if place.feature_code == "PCLI":  # a country's name in another language: "Granada" is Grenada in crh
         score += 3.0 if kind != LOCALISED or {lang, "en"} & name_langs else -1.0
-    elif place.feature_code in ("ADM1", "CONT"):
+    elif place.feature_code == "CONT":
         score += 2.5
+    elif place.feature_code == "ADM1":  # a state's population is its towns': "Washington" alone is D.C.
+        score -= 0.5
     elif place.feature_code == "PPLC":
         score += 1.5
     if kind == ALTERNATE:

@@ -71,8 +71,15 @@ def _name_word(word: str, lang: str) -> bool:
     return _capitalised(word) and word.casefold() not in _function_words(lang)
 
 
+def _self_evident(place: Place) -> bool:
+    return place.feature_code in ("PPLC", "PCLI") or (place.feature_class == "P"
+                                                     and place.population >= SELF_EVIDENT_POPULATION)
+
+
 def _evidence(lang: str, surface: str, candidates, sentence_start: bool) -> tuple[bool, bool] | None:
     """(needs_context, strong) for a gazetteer match, or None when it cannot be a place name here."""
+    if surface.casefold() in _function_words(lang) and not any(_self_evident(c[0]) for c in candidates):
+        return None  # "We", "In", "Me" opening a sentence; not "Berlin", frequent as it is in German
     if surface.isupper() and len(surface) > 4 and not surface.replace(".", "").isalpha():
         return None
     areas = [c for c in candidates if c[0].feature_class in "AL" and
@@ -89,7 +96,7 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool) -> tupl
     if not cities:
         return None
     biggest = max(cities, key=lambda c: c[0].population)[0]
-    self_evident = biggest.feature_code == "PPLC" or biggest.population >= SELF_EVIDENT_POPULATION
+    self_evident = _self_evident(biggest)
     word_frequency = zipf(surface.casefold(), lang)
     common = word_frequency >= COMMON_ZIPF and not self_evident
     needs_context = common or (sentence_start and word_frequency >= 3.0 and not self_evident)
