@@ -39,7 +39,8 @@ def enriched(kafka, tmp_path_factory):
     try:
         wait_for_workers(stack, settle=0)
         keys = stack.replay_paths([SEEDS])
-        assert len(stack.outcomes(keys).records["enriched"]) == 5
+        stack.enriched_records = stack.outcomes(keys).records["enriched"]
+        assert len(stack.enriched_records) == 5
         yield stack
     finally:
         stack.stop()
@@ -67,6 +68,11 @@ def test_java_consumer_validates_every_enriched_record(enriched):
     valid = [line.split() for line in done.stdout.splitlines()]
     assert sorted(words[1] for words in valid) == sorted(item.key for item in items([SEEDS]))
     assert {words[2] for words in valid} == {"fr"}
+    # the focus countries Java reads are the ones the pipeline wrote (seeds are about Ukraine, Russia, the US…)
+    focus = {key: ",".join(c["code"] for c in r["countries"] if c["focus"]) or "-"
+             for key, r in enriched.enriched_records.items()}
+    assert {words[1]: words[3] for words in valid} == focus
+    assert set(",".join(focus.values()).split(",")) - {"-"}
 
 
 def test_java_consumer_rejects_a_record_off_the_schema_naming_the_path(kafka, tmp_path):
