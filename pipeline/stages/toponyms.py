@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, Gazetteer, Place, name_key
 
@@ -41,34 +40,13 @@ class Toponym:
         return name_key(self.text)
 
 
-@lru_cache(maxsize=64)
-def _function_words(lang: str) -> frozenset[str]:
-    """The language's most frequent words (articles, prepositions: "In", "Die", "El" opening a sentence)."""
-    from wordfreq import top_n_list
-
-    try:
-        return frozenset(top_n_list(lang, 400))
-    except LookupError:
-        return frozenset()
-
-
-@lru_cache(maxsize=65536)
-def zipf(word: str, lang: str) -> float:
-    from wordfreq import zipf_frequency
-
-    try:
-        return zipf_frequency(word, lang)
-    except LookupError:  # a language wordfreq does not know: English is the best guess of common words
-        return zipf_frequency(word, "en")
-
-
 def _capitalised(word: str) -> bool:
     return word[:1].isupper()
 
 
-def _name_word(word: str, lang: str) -> bool:
+def _name_word(word: str, lang: str, gazetteer: Gazetteer) -> bool:
     """A capitalised word that is part of a name, not a capitalised function word."""
-    return _capitalised(word) and word.casefold() not in _function_words(lang)
+    return _capitalised(word) and word.casefold() not in gazetteer.function_words(lang)
 
 
 def _self_evident(place: Place) -> bool:
@@ -76,9 +54,11 @@ def _self_evident(place: Place) -> bool:
                                                      and place.population >= SELF_EVIDENT_POPULATION)
 
 
-def _evidence(lang: str, surface: str, candidates, sentence_start: bool) -> tuple[bool, bool] | None:
+def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
+              gazetteer: Gazetteer) -> tuple[bool, bool] | None:
     """(needs_context, strong) for a gazetteer match, or None when it cannot be a place name here."""
-    if surface.casefold() in _function_words(lang) and not any(_self_evident(c[0]) for c in candidates):
+    zipf = gazetteer.zipf(name_key(surface), lang)
+    if surface.casefold() in gazetteer.function_words(lang) and not any(_self_evident(c[0]) for c in candidates):
         return None  # "We", "In", "Me" opening a sentence; not "Berlin", frequent as it is in German
     if surface.isupper() and len(surface) > 4 and not surface.replace(".", "").isalpha():
         return None
@@ -89,7 +69,7 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool) -> tupl
         areas = [c for c in areas if c[0].feature_code == "PCLI"]
         return (False, True) if areas else None
     if areas:  # capitalised mid-sentence, "Turkey" or "Chad" is the country
-        common_opener = sentence_start and zipf(surface.casefold(), lang) >= 4.5
+        common_opener = sentence_start and zipf >= 4.5
         return common_opener, not common_opener
     cities = [c for c in candidates if c[0].feature_class == "P" and
               c[0].population >= (MIN_POPULATION_ALTERNATE if c[1] == ALTERNATE else MIN_POPULATION)]
@@ -97,7 +77,7 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool) -> tupl
         return None
     biggest = max(cities, key=lambda c: c[0].population)[0]
     self_evident = _self_evident(biggest)
-    word_frequency = zipf(surface.casefold(), lang)
+    word_frequency = zipf
     common = word_frequency >= COMMON_ZIPF and not self_evident
     needs_context = common or (sentence_start and word_frequency >= 3.0 and not self_evident)
     others = sorted((c[0].population for c in candidates if c[0] is not biggest), reverse=True)
@@ -132,10 +112,10 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
         before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < len(tokens) else None)
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
         inside_longer_name = (
-            (before is not None and text[before[1]:start] == " " and _name_word(before[2], lang)
+            (before is not None and text[before[1]:start] == " " and _name_word(before[2], lang, gazetteer)
              and not _SENTENCE_END.search(text[max(0, before[0] - 3):before[0]]))
-            or (after is not None and text[start + len(surface):after[0]] == " " and _name_word(after[2], lang)))
-        evidence = None if inside_longer_name else _evidence(lang, surface, candidates, sentence_start)
+            or (after is not None and text[start + len(surface):after[0]] == " " and _name_word(after[2], lang, gazetteer)))
+        evidence = None if inside_longer_name else _evidence(lang, surface, candidates, sentence_start, gazetteer)
         if evidence is not None:
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
         i += n
