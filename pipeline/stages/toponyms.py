@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, Gazetteer, Place, name_key
+from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
@@ -58,7 +58,8 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
               gazetteer: Gazetteer) -> tuple[bool, bool] | None:
     """(needs_context, strong) for a gazetteer match, or None when it cannot be a place name here."""
     zipf = gazetteer.zipf(name_key(surface), lang)
-    if surface.casefold() in gazetteer.function_words(lang) and not any(_self_evident(c[0]) for c in candidates):
+    if surface.casefold() in gazetteer.function_words(lang) and not any(
+            _self_evident(c[0]) and (c[1] == PRIMARY or {lang, "en"} & c[2]) for c in candidates):
         return None  # "We", "In", "Me" opening a sentence; not "Berlin", frequent as it is in German
     if surface.isupper() and len(surface) > 4 and not surface.replace(".", "").isalpha():
         return None
