@@ -57,7 +57,7 @@ if "entities" in settings.stages:
     async def entities_agent(stream):
         started = time.monotonic()
         await in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
-        await in_thread(gazetteer.shared)  # opened once (built the first time on this machine: ~11 s)
+        await in_thread(gazetteer.shared)  # opened once (built the first time on this machine: ~20 s)
         log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
         readiness.done("models", "entities")
         meter, sink_meter = metrics.stage("entities"), metrics.stage("sink")

@@ -119,14 +119,19 @@ def _word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, 
     30-70 MB per language in a process, these rows a few pages of the shared index."""
     import wordfreq
 
-    keys = {key for key, _gid, _kind, _lang in names}
+    keys_of: dict[str, list[str]] = {}  # written form -> the keys it is a form of
+    for key in {key for key, _gid, _kind, _lang in names}:
+        for form in surfaces.get(key, (key,)):
+            keys_of.setdefault(form, []).append(key)
     common, function_words = [], []
     for lang in sorted(wordfreq.available_languages("best")):
         frequencies = wordfreq.get_frequency_dict(lang)
-        for key in keys:
-            best = max((frequencies.get(form, 0.0) for form in surfaces.get(key, (key,))), default=0.0)
-            if best >= 1e-6:  # Zipf 3
-                common.append((key, lang, round(math.log10(best) + 9, 2)))
+        best: dict[str, float] = {}
+        for form in keys_of.keys() & frequencies.keys():  # a set intersection: fast
+            if frequencies[form] >= 1e-6:  # Zipf 3
+                for key in keys_of[form]:
+                    best[key] = max(best.get(key, 0.0), frequencies[form])
+        common += [(key, lang, round(math.log10(freq) + 9, 2)) for key, freq in best.items()]
         function_words += [(lang, word) for word in wordfreq.top_n_list(lang, 400)]
         wordfreq.get_frequency_dict.cache_clear()
         wordfreq.get_frequency_list.cache_clear()
