@@ -90,6 +90,7 @@ def main() -> None:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, built = time.perf_counter(), not gz.default_path().exists()
     gazetteer = gz.shared()
+    gazetteer.candidates("paris")  # the connection opens at the first lookup
     open_s = time.perf_counter() - started
     no_model = {"status": "no_model"}
     alone_all, cpu_alone = [], []
