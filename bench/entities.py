@@ -7,6 +7,13 @@ in one process on one core, and what canonicalisation alone costs an article.
 Loads: synthetic seed-length articles built from seeds/ (French) and bench/english/ (English), the same
 generator `newsfeed bench` uses. Rounds alternate bare and stage so a shared machine's drift hits both;
 the figures are medians. Prints figures and ratios; asserts nothing.
+
+    .venv/bin/python bench/entities.py --part accuracy [--docs 216]
+
+Accuracy: exact-span P/R/F1 per label (PER ORG LOC MISC), the pipeline's stages (clean, language, entities)
+against bare spaCy (the full model, labels mapped, numeric types dropped) on the same texts, side by side:
+WikiNEuRal validation en/fr (10-sentence paragraphs) and CoNLL-2003 validation en (whole articles, tables
+and all), from `fetch github:Babelscape/wikineural` (bench/ner_eval.py; test splits are never read).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import ner_eval  # noqa: E402
 from pipeline.stages.canonical import canonicalise  # noqa: E402
 from pipeline.stages.entities import EntityTagger, doc_entities  # noqa: E402
 from pipeline.stages.text import clean  # noqa: E402
@@ -68,12 +76,36 @@ def bench_language(tagger: EntityTagger, lang: str, texts: list[str], rounds: in
             "ner_ms_per_doc": 1000 * bare_s / len(texts)}
 
 
+def accuracy(tagger: EntityTagger, docs_per_set: int) -> None:
+    import spacy
+
+    from pipeline.stages.language import LanguageDetector
+
+    detector = LanguageDetector()
+    for name, (lang, path, _mode) in ner_eval.DATASETS.items():
+        docs = ner_eval.load(name, docs_per_set)
+        if docs is None or lang not in tagger.models:
+            print(f"{name}: no data at {ner_eval.MIRROR} (fetch github:Babelscape/wikineural) or no model")
+            continue
+        ours, languages = ner_eval.pipeline_spans(docs, tagger, detector)
+        bare = ner_eval.bare_spans(docs, spacy.load(tagger.models[lang]))
+        print(f"{name} ({path}, first {len(docs)} texts): ours = the stages, bare = {tagger.models[lang]}; "
+              f"detected languages {dict(languages.most_common())}")
+        print("\n".join(ner_eval.table(ner_eval.score(docs, ours), ner_eval.score(docs, bare))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=200, help="articles per language")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--part", default="speed,accuracy", help="speed, accuracy or both")
+    parser.add_argument("--docs", type=int, default=216, help="texts per accuracy data set")
     args = parser.parse_args()
     tagger = EntityTagger().load()
+    if "accuracy" in args.part:
+        accuracy(tagger, args.docs)
+    if "speed" not in args.part:
+        return
     print(f"models: {tagger.installed()}, batch {tagger.batch_size}, components {tagger._nlp['fr'].pipe_names}")
     for lang, seed_dir in LOADS.items():
         if lang not in tagger._nlp:

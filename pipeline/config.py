@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-ALL_STAGES = ("language", "dedup", "entities", "sink")
+from pipeline.security_settings import ClientSecurity, client_security
+
+ALL_STAGES = ("language", "dedup", "entities", "stories", "sink")
 
 
 def _env(name: str, default: str) -> str:
@@ -50,6 +52,10 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
+    # 0: no story features or assignment (the story stage only writes the outputs; records carry no `story`)
+    stories: bool = field(default_factory=lambda: _env("NEWSFEED_STORIES", "1") not in ("0", "false", "no", "off"))
+    # a story takes no more articles once none joined for this long (article time: published, else ingested)
+    story_idle_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_STORY_IDLE_HOURS", "48")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "8")))
@@ -67,7 +73,7 @@ class Settings:
     # the worker's /health, /ready and /metrics; 0 turns the server and the metrics off
     http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_HTTP_PORT", "6066")))
     http_host: str = field(default_factory=lambda: _env("NEWSFEED_HTTP_HOST", "127.0.0.1"))
-    # Kafka client security (pipeline/kafka/security.py turns these into client options)
+    # Kafka client security (pipeline/security_settings.py validates them into a ClientSecurity)
     security_protocol: str = field(default_factory=lambda: _env("NEWSFEED_SECURITY_PROTOCOL", "PLAINTEXT"))
     sasl_mechanism: str = field(default_factory=lambda: _env("NEWSFEED_SASL_MECHANISM", ""))
     sasl_username: str = field(default_factory=lambda: _env("NEWSFEED_SASL_USERNAME", ""))
@@ -79,8 +85,6 @@ class Settings:
     ssl_keyfile: str = field(default_factory=lambda: _env("NEWSFEED_SSL_KEYFILE", ""))
 
     def __post_init__(self) -> None:
-        from pipeline.kafka.security import client_security
-
         # validated once, at load: bad security settings are a configuration error (exit 2)
         object.__setattr__(self, "_security", client_security(self))
 
@@ -99,8 +103,8 @@ class Settings:
         return ner_models.resolve(self.ner_model_overrides())
 
     @property
-    def security(self):
-        """The Kafka client security (pipeline/kafka/security.py, ClientSecurity)."""
+    def security(self) -> ClientSecurity:
+        """The validated Kafka client security (pipeline/security_settings.py)."""
         return self._security
 
     def kafka_python_security(self) -> dict:

@@ -152,6 +152,13 @@ def test_each_service_command_runs_locally_against_the_embedded_broker(broker, t
         assert tail.returncode == 0 and len(lines) == 5
         assert all(schemas.errors("enriched", r) == [] for r in lines)
         assert len(read_jsonl(out / "enriched.jsonl")) == 5
+        # the stories service: the stories of those five articles
+        shown = subprocess.run(local(SERVICES["stories"]["command"]) + ["--json"], env=env_for("stories"), cwd=ROOT,
+                               capture_output=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        listed = [json.loads(line) for line in shown.stdout.splitlines()]
+        assert {s["id"] for s in listed} == {r["story"]["id"] for r in lines}
+        assert sum(s["articles"] for s in listed) == 5
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)

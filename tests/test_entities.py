@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.stages import ner_models
-from pipeline.stages.entities import NOT_ENTITIES, EntityTagger, clean_span, common_label
+from pipeline.stages.entities import LINE_BREAKS, NOT_ENTITIES, EntityTagger, clean_span, common_label
 from pipeline.stages.steps import tag_entities
 from pipeline.stages.text import clean
 
@@ -112,7 +112,9 @@ def test_configured_but_missing_package_is_no_model_too():
 
 
 def test_only_ner_is_loaded(tagger):
-    assert tagger._nlp["fr"].pipe_names == ["ner"] and tagger._nlp["en"].pipe_names == ["ner"]
+    """NER and the line-break marker before it (a line break starts a sentence): no parser, no tagger."""
+    for lang in ("fr", "en"):
+        assert tagger._nlp[lang].pipe_names == [LINE_BREAKS, "ner"]
 
 
 def test_page_noise_does_not_become_entities(tagger):

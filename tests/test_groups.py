@@ -77,13 +77,13 @@ def test_a_new_layout_starts_where_the_other_left_off_and_back(broker):
 
 def test_switching_layouts_back_and_forth_runs_ner_once_per_article(stack_factory):
     """The README's layout switch with `newsfeed worker`s on the embedded broker: all stages in one worker,
-    then language+dedup+sink and entities apart, then back; each layout's workers stop with SIGTERM right
+    then language+dedup+stories+sink and entities apart, then back; each layout's workers stop with SIGTERM right
     before the next starts (the group leader without LeaveGroup, pipeline/runtime/group_leave.py). A new
     layout runs NER on no article the previous one enriched, and on every new one once."""
     stack = stack_factory(NEWSFEED_PARTITIONS=4, NEWSFEED_NER_MODELS=NO_NER, NEWSFEED_NER_PROCESSES=0)
     syn = synthesize(60, SEEDS, mix="unique=1.0", seed=7).articles
     sent: set[str] = set()
-    for step, layouts in enumerate(([{}], [{"NEWSFEED_STAGES": "language,dedup,sink"},
+    for step, layouts in enumerate(([{}], [{"NEWSFEED_STAGES": "language,dedup,stories,sink"},
                                            {"NEWSFEED_STAGES": "entities"}], [{}])):
         first = len(stack.workers)
         ports = [free_port() for _ in layouts]

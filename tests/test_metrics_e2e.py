@@ -52,8 +52,8 @@ def test_seeds_twice_counts_lag_zero_and_status_agrees(observed):
     assert value(samples, "newsfeed_last_processed_timestamp_seconds", stage="sink") > 0
     assert value(samples, "newsfeed_ready") == 1 and value(samples, "newsfeed_rebalances_total") >= 1
     assert value(samples, "process_resident_memory_bytes") > 0   # the default process collector
-    # every owned partition of every agent, one worker: 5 input topics x partitions
-    assert len(lags(samples)) == 5 * stack.settings.partitions
+    # every owned partition of every agent, one worker: 5 input topics x partitions, and `tagged`'s one
+    assert len(lags(samples)) == 5 * stack.settings.partitions + 1
 
     status = orjson.loads(newsfeed(stack, "status", "--json", "--interval", "0.5").stdout)
     committed = offsets_by_partition(samples, "newsfeed_consumer_committed_offset")

@@ -26,20 +26,20 @@ def test_a_fresh_worker_exports_its_counters_at_zero(stack_factory):
     samples = scrape(serve_worker(stack) + "/metrics")   # nothing was replayed: no record has been seen
 
     dead = labelled(samples, "newsfeed_dead_letters_total")      # labels sorted: (kind, stage)
-    assert set(dead) == {(kind, stage) for kind in KINDS for stage in ("language", "dedup", "entities", "sink")}
+    assert set(dead) == {(kind, stage) for kind in KINDS for stage in ("language", "dedup", "entities", "stories", "sink")}
     assert ("not_json", "language") in dead and ("stage_error", "sink") in dead
 
     out = labelled(samples, "newsfeed_records_out_total")        # (outcome, stage)
     assert {("languaged", "language"), ("unique", "dedup"), ("exact", "dedup"), ("near", "dedup"),
-            ("tagged", "entities"), ("enriched", "sink"), ("redelivered", "sink"), ("written", "duplicates-sink"),
+            ("tagged", "entities"), ("assigned", "stories"), ("duplicate", "stories"), ("enriched", "sink"), ("redelivered", "sink"), ("written", "duplicates-sink"),
             ("written", "deadletter-sink"), ("dead_letter", "language"), ("dead_letter", "sink")} <= set(out)
     assert set(labelled(samples, "newsfeed_records_in_total")) == {
-        ("language",), ("dedup",), ("entities",), ("sink",), ("duplicates-sink",), ("deadletter-sink",)}
+        ("language",), ("dedup",), ("entities",), ("stories",), ("sink",), ("duplicates-sink",), ("deadletter-sink",)}
 
     errors = labelled(samples, "newsfeed_output_write_errors_total")
-    assert set(errors) == {(o,) for o in ("languaged topic", "unique topic", "duplicates topic", "dedup-index topic",
-                                          "deadletter topic", "enriched topic", "enriched.jsonl", "duplicates.jsonl",
-                                          "deadletter.jsonl")}
+    assert set(errors) == {(o,) for o in ("languaged topic", "unique topic", "tagged topic", "dedup-index topic",
+                                          "deadletter topic", "story-log topic", "stories topic", "duplicates topic",
+                                          "enriched topic", "enriched.jsonl", "duplicates.jsonl", "deadletter.jsonl")}
     for family in (dead, out, errors, labelled(samples, "newsfeed_records_in_total")):
         assert set(family.values()) == {0.0}
 

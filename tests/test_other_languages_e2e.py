@@ -39,8 +39,7 @@ def enriched(kafka, tmp_path_factory):
     try:
         wait_for_workers(stack, settle=0)
         keys = stack.replay_paths([SEEDS])
-        stack.enriched_records = stack.outcomes(keys).records["enriched"]
-        assert len(stack.enriched_records) == 5
+        assert len(stack.outcomes(keys).records["enriched"]) == 5
         yield stack
     finally:
         stack.stop()
@@ -68,10 +67,12 @@ def test_java_consumer_validates_every_enriched_record(enriched):
     valid = [line.split() for line in done.stdout.splitlines()]
     assert sorted(words[1] for words in valid) == sorted(item.key for item in items([SEEDS]))
     assert {words[2] for words in valid} == {"fr"}
-    # the focus countries Java reads are the ones the pipeline wrote (seeds are about Ukraine, Russia, the US…)
-    focus = {key: ",".join(c["code"] for c in r["countries"] if c["focus"]) or "-"
-             for key, r in enriched.enriched_records.items()}
-    assert {words[1]: words[3] for words in valid} == focus
+    # v2: every record carries its story, the same id the Python side reads
+    written = [orjson.loads(line) for line in (enriched.output / "enriched.jsonl").read_text().splitlines()]
+    assert {words[1]: words[3] for words in valid} == {r["id"]: r["story"]["id"] for r in written}
+    # and its focus countries (the seeds are about Ukraine, Russia, the US…), as the pipeline wrote them
+    focus = {r["id"]: ",".join(c["code"] for c in r["countries"] if c["focus"]) or "-" for r in written}
+    assert {words[1]: words[4] for words in valid} == focus
     assert set(",".join(focus.values()).split(",")) - {"-"}
 
 

@@ -26,7 +26,7 @@ def tagger():
 
 def located(tagger, lang: str, text: str) -> dict:
     record = {"id": "x", "source": "test", "text": text, "ingested_at": "2026-12-04T22:00:00Z",
-              "schema_version": 1, "dedup": {"status": "unique"}, "timings": {},
+              "schema_version": 2, "dedup": {"status": "unique"}, "timings": {},
               "language": {"code": lang, "confidence": 1.0}}
     enriched = steps.tag_entities([record], tagger)[0]
     assert schemas.errors("enriched", enriched) == []

@@ -1,4 +1,4 @@
-"""The one place client security is built (pipeline/kafka/security.py): the options kafka-python and Faust
+"""The one place client security is built (pipeline/security_settings.py, pipeline/kafka/security.py): the options kafka-python and Faust
 get, the password file, and settings refused with a message naming the variable (never the password)."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import faust
 import pytest
 
 from pipeline.config import Settings
-from pipeline.kafka.security import SecurityConfigError
+from pipeline.kafka.security import faust_credentials
+from pipeline.security_settings import SecurityConfigError
 
 from certificates import make_certificates
 
@@ -33,7 +34,7 @@ def test_plaintext_needs_no_options(monkeypatch):
     monkeypatch.delenv("NEWSFEED_SECURITY_PROTOCOL", raising=False)
     settings = Settings()
     assert settings.kafka_python_security() == {}
-    assert settings.security.faust_credentials() is None
+    assert faust_credentials(settings.security) is None
 
 
 def test_sasl_ssl_reaches_kafka_python_and_faust_alike(sasl_ssl, certs):
@@ -45,7 +46,7 @@ def test_sasl_ssl_reaches_kafka_python_and_faust_alike(sasl_ssl, certs):
                     "sasl_plain_username": "worker", "sasl_plain_password": SECRET}
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert [c["subject"] for c in context.get_ca_certs()] == [((("commonName", "newsfeed test ca"),),)]
-    creds = settings.security.faust_credentials()
+    creds = faust_credentials(settings.security)
     assert isinstance(creds, faust.SASLCredentials)
     assert (creds.protocol.value, creds.mechanism.value, creds.username, creds.password) == \
         ("SASL_SSL", "SCRAM-SHA-512", "worker", SECRET)
@@ -59,7 +60,7 @@ def test_password_from_a_file_and_never_in_a_repr(sasl_ssl, tmp_path):
     settings = Settings()
     assert settings.kafka_python_security()["sasl_plain_password"] == SECRET
     assert SECRET not in repr(settings) and SECRET not in repr(settings.security)
-    assert SECRET not in repr(settings.security.faust_credentials())
+    assert SECRET not in repr(faust_credentials(settings.security))
 
 
 def test_mutual_tls_loads_the_client_certificate(monkeypatch, certs):
@@ -69,7 +70,7 @@ def test_mutual_tls_loads_the_client_certificate(monkeypatch, certs):
         monkeypatch.setenv(key, value)
     settings = Settings()
     assert set(settings.kafka_python_security()) == {"security_protocol", "ssl_context"}
-    assert isinstance(settings.security.faust_credentials(), faust.SSLCredentials)
+    assert isinstance(faust_credentials(settings.security), faust.SSLCredentials)
 
 
 @pytest.mark.parametrize("env, message", [

@@ -1,3 +1,6 @@
+from pipeline.contracts import codec
+from pipeline.contracts.records import raw_article
+from pipeline.stages.steps import ingest
 from pipeline.stages.text import clean, title_and_body
 
 from conftest import SEEDS
@@ -42,3 +45,38 @@ def test_title_is_taken_only_when_clearly_there():
         == "Un titre court sans point"
     assert title_and_body("Une phrase qui finit par un point.\n\nSuite.")[0] is None
     assert title_and_body("Seul")[0] is None
+
+
+def test_short_lines_inside_the_article_are_kept():
+    """A menu or outlet name heads the page and goes; a section header or a name line later in the article
+    is text, with its entities (written for this test)."""
+    text = ("Menu\nThe Courier\nSport\nLeague leaders keep winning\nResults of the weekend matches :\n"
+            "Eastern Division\nBoston 3 Toronto 1\nWestern Division\nSeattle 2 Oakland 0\nSri Lanka\n"
+            "Colombo hosts the final on Sunday .")
+    cleaned = clean(text).text
+    assert cleaned.startswith("League leaders keep winning")
+    for kept in ("Eastern Division", "Western Division", "Sri Lanka"):
+        assert f"\n{kept}\n" in cleaned
+    assert clean(cleaned).text == cleaned
+
+
+PARAGRAPH = ("Police in Oakland said on Tuesday that two men were arrested after a break-in at a warehouse near "
+             "the port. Officers found the doors forced open and several crates of electronics missing. A "
+             "neighbour called the police at about 3 a.m. after hearing loud noises. The men, both in their "
+             "twenties, were taken to the county jail and face burglary charges. The warehouse owner said the "
+             "losses were covered by insurance and that the business would reopen on Thursday. ")
+
+
+def test_a_photo_credit_ends_a_paragraph_only_the_credit_goes():
+    """An article sent as one line that ends in a credit was taken whole for a caption (empty_text)."""
+    one_line = PARAGRAPH + "(AP Photo/Oakland Police Department)"
+    cleaned = clean(one_line)
+    assert cleaned.text == PARAGRAPH.strip()
+    assert clean(PARAGRAPH + "(Jane Doe/AP) (AP Photo/John Roe)").text == PARAGRAPH.strip()
+    assert clean(cleaned.text).text == cleaned.text
+    # a caption, a sentence long, still goes whole
+    caption = "Officers outside the warehouse on Tuesday. (AP Photo/Oakland Police Department)"
+    assert clean(f"{PARAGRAPH}\n{caption}").text == PARAGRAPH.strip()
+    # through the first stage: enriched, not dead-lettered as empty_text
+    payload = codec.encode(raw_article(id="one-line", source="test", text=one_line))
+    assert ingest(payload, max_bytes=1 << 20)["text"] == PARAGRAPH.strip()

@@ -7,7 +7,7 @@ Start with `newsfeed worker` (starts an embedded broker when NEWSFEED_BROKER is 
 
 from __future__ import annotations
 
-from workers import dedup, entities, language, sinks  # noqa: F401  (importing a stage registers its agents)
+from workers import dedup, entities, language, sinks, stories  # noqa: F401  (importing a stage registers its agents)
 from workers.common import app  # noqa: F401  (what `faust -A workers.app` and `newsfeed worker` start)
 from workers.enriched_sink import files
 

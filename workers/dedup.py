@@ -13,7 +13,7 @@ from pipeline.stages.dedup import DedupIndex
 from workers.common import WORKER, PartitionState, app, dead, delivered, log, out, settings, topic
 
 languaged_topic, unique_topic = topic("languaged"), topic("unique")
-duplicates_topic, index_topic = topic("duplicates"), topic("dedup-index")
+tagged_topic, index_topic = topic("tagged", partitions=1), topic("dedup-index")
 
 
 def _load_index(partition: int) -> DedupIndex:
@@ -45,8 +45,8 @@ if "dedup" in settings.stages:
             except Exception as exc:
                 await dead(event, "dedup", exc)
                 continue
-            if verdict.status != "unique":
-                await out("duplicates topic", delivered, duplicates_topic, key=record["id"].encode(),
+            if verdict.status != "unique":   # to the story stage, which gives it its original's story
+                await out("tagged topic", delivered, tagged_topic, key=record["id"].encode(),
                           value=codec.encode(record))
                 meter.done(verdict.status, started)
                 continue
@@ -55,9 +55,7 @@ if "dedup" in settings.stages:
                 await out("dedup-index topic", index_topic.send, key=event.message.key,
                           value=orjson.dumps(verdict.entry), partition=partition)
                 index.add(verdict.entry)
-            # partitioned by the id's key hash: every copy of an id (a raw record processed again after a
-            # crash, a producer's retry) reaches the same `unique` and `enriched` partition, whose read-back
-            # then skips it. (Spreading by dedup's input offset balanced NER exactly, but a copy re-read
-            # from `raw` got a new `languaged` offset, another partition, and a second enriched record.)
+            # partitioned by the id's key hash: NER spreads over the partitions, and every copy of an id (a
+            # raw record processed again after a crash, a producer's retry) lands on one partition
             await out("unique topic", unique_topic.send, key=record["id"].encode(), value=codec.encode(record))
             meter.done("unique", started)

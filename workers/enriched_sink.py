@@ -11,6 +11,7 @@ import orjson
 from pipeline.contracts import codec, schemas
 from pipeline.contracts.records import utc_now
 from pipeline.kafka.io import read_partition
+from pipeline.kafka.topics import partitions_of
 from pipeline.writers.jsonl import JsonlFiles
 from workers.common import WORKER, dead, delivered, out, settings, topic
 
@@ -18,16 +19,17 @@ enriched_topic = topic("enriched")
 files = JsonlFiles(settings.output_dir)
 
 
-def ids_on_enriched(partition: int) -> set[str]:
-    return {orjson.loads(value)["id"] for _o, _k, value in
-            read_partition(settings.broker, settings, settings.topic("enriched"), partition)}
+def ids_on_enriched() -> set[str]:
+    """Every id on the enriched topic (its one writer, the story stage, reads them back on assignment)."""
+    return {orjson.loads(value)["id"] for p in range(partitions_of(settings, "enriched")) for _o, _k, value in
+            read_partition(settings.broker, settings, settings.topic("enriched"), p)}
 
 
 async def sink(event: faust.EventT, record: dict[str, Any], on_topic: set[str], meter) -> None:
-    """The enriched partition is the input partition's number: its read-back covers every id this partition
-    can re-deliver."""
+    """Partitioned by the id's key hash, as `unique` is."""
     started = meter.start()
     try:
+        record["schema_version"] = 2   # schemas/enriched-article.v2.json: v1 + `story`
         record["timings"]["sink_at"] = utc_now()
         record.setdefault("trace", {})["sink"] = WORKER
         if settings.validate_output:  # ~7 ms a record: off on the hot path unless asked for
@@ -40,6 +42,5 @@ async def sink(event: faust.EventT, record: dict[str, Any], on_topic: set[str], 
         return
     on_topic.add(record["id"])  # before the awaits: an output only fails by stopping the process
     await out("enriched.jsonl", files.write, "enriched.jsonl", record)
-    await out("enriched topic", delivered, enriched_topic, key=record["id"].encode(), value=codec.encode(record),
-              partition=event.message.partition)
+    await out("enriched topic", delivered, enriched_topic, key=record["id"].encode(), value=codec.encode(record))
     meter.done("enriched", started)

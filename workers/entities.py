@@ -1,8 +1,8 @@
-"""entities + sink: unique -> NER (batched into one nlp.pipe call) -> enriched topic + enriched.jsonl.
+"""entities: unique -> NER (batched into one nlp.pipe call) + story features -> tagged (the story stage).
 
-One agent, not two joined by a topic: a hop would cost a produce, a consume and a re-encode of the whole
-record per article on the loop that shares the cores with NER (issue 17). NER runs in a thread
-(NEWSFEED_NER_PROCESSES=0) or in child processes; either way the loop stays free."""
+NER runs in a thread (NEWSFEED_NER_PROCESSES=0) or in child processes, story features (an embedding) in a
+thread; either way the loop stays free, and with more workers both scale out: only story assignment, which
+is cheap, is serialised (workers/stories.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import gazetteer, steps
 from pipeline.stages.entities import EntityTagger, ProcessTagger
-from workers.common import WORKER, PartitionState, app, dead, in_thread, log, settings, topic
-from workers.enriched_sink import ids_on_enriched, sink
+from pipeline.stages import story_codec, story_features
+from workers.common import WORKER, app, dead, in_thread, log, out, settings, topic
 
-unique_topic = topic("unique")
+unique_topic, tagged_topic = topic("unique"), topic("tagged", partitions=1)
 tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, settings.ner_processes,
                         settings.ner_cpus)
           if settings.ner_processes > 0 and "entities" in settings.stages
@@ -45,10 +45,17 @@ async def _tag(batch: list[tuple[faust.EventT, dict[str, Any]]]) -> list[tuple[f
         return tagged
 
 
-if "entities" in settings.stages:
-    # unique partition -> ids already on the enriched partition of the same number (the agent writes there)
-    enriched_ids = PartitionState("unique", ids_on_enriched)
+def _with_story_features(records: list[dict[str, Any]]) -> None:
+    """One embedding call for the batch; should it fail, the story stage computes them again, one by one,
+    and dead-letters the record that fails there."""
+    try:
+        for record, features in zip(records, story_features.features_batch(records)):
+            record["story_features"] = story_codec.to_json(features)
+    except Exception:  # noqa: BLE001
+        log.exception("story features of a batch of %s", len(records))
 
+
+if "entities" in settings.stages:
     # two actors per NER child: while the child tags one batch, the next is already queued for it, so it
     # never idles while this (niced, busy) loop hands back results and gathers more. Faust commits acked
     # offsets in order, so out-of-order completion is safe.
@@ -56,36 +63,29 @@ if "entities" in settings.stages:
     @crash_stops_worker
     async def entities_agent(stream):
         started = time.monotonic()
-        await in_thread(tagger.load)  # models load once, before the first message (overlaps the group join)
-        await in_thread(gazetteer.shared)  # opened once (built the first time on this machine: ~20 s)
-        log.info("newsfeed: NER models loaded in %.1fs", time.monotonic() - started)
+        # models load once, before the first message (overlaps the group join); the places index is opened
+        # once too (built the first time on this machine: ~20 s)
+        await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared),
+                             *([in_thread(story_features.embedder)] if settings.stories else []))
+        log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)
         readiness.done("models", "entities")
-        meter, sink_meter = metrics.stage("entities"), metrics.stage("sink")
+        meter = metrics.stage("entities")
         async for events in stream.take_events(settings.ner_batch_size, within=settings.ner_batch_wait):
             got_batch, started = time.monotonic(), meter.start(len(events))
             batch = []
             for event in events:
-                on_topic = await enriched_ids.get(event.message.partition)
                 try:
-                    record = codec.decode(event.value)
+                    batch.append((event, codec.decode(event.value)))
                 except Exception as exc:
                     await dead(event, "entities", exc)
-                    continue
-                if record.get("id") in on_topic:  # re-delivered after a crash: enriched already, no NER again
-                    meter.done("redelivered", started)
-                    continue
-                batch.append((event, record))
             tagged = await _tag(batch) if batch else []
             meter.ner(len(batch), time.monotonic() - got_batch)
             meter.done("tagged", started, len(tagged))
-            sinks = []
+            if settings.stories:
+                await in_thread(_with_story_features, [record for _, record in tagged])
             for event, record in tagged:
                 record.setdefault("trace", {})["entities"] = WORKER
-                on_topic = await enriched_ids.get(event.message.partition)
-                sinks.append(sink(event, record, on_topic, sink_meter))
-            # the batch's outputs wait for their broker acks together (one round trip a batch, not eight);
-            # each sink claims its id before its first await, so a repeated id is still written once
-            await asyncio.gather(*sinks)
+                await out("tagged topic", tagged_topic.send, key=record["id"].encode(), value=codec.encode(record))
 
 
 def shutdown() -> None:

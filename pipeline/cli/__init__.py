@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import bench, feeds, language, models, run, send, serve, status  # noqa: F401  (registers the commands)
+from . import bench, feeds, language, models, run, send, serve, status, stories  # noqa: F401  (registers the commands)
 from .common import cli
 
 

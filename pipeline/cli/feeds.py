@@ -42,7 +42,7 @@ def feed_urls_or_exit(sources: list[str]) -> list[str]:
 
 def poll_once(urls: list[str], address: str, settings, fs):
     """One poll of every due feed, acknowledged; the summary."""
-    from pipeline.kafka.feeds import FeedPoller
+    from pipeline.runtime.feed_poller import FeedPoller
 
     poller = FeedPoller(urls, address, settings, fs)
     try:
@@ -70,7 +70,7 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
           interval: Optional[float] = typer.Option(None, "--interval", min=0,
                                                    help="seconds between polls of a feed (default: NEWSFEED_FEEDS_INTERVAL, 900)")) -> None:
     """Poll news feeds and send each new article (its page's main text) to the raw topic."""
-    from pipeline.kafka.feeds import FeedPoller
+    from pipeline.runtime.feed_poller import FeedPoller
     from pipeline.runtime.health import Readiness
     from pipeline.runtime.http import bind, serve_in_thread
 

@@ -15,9 +15,11 @@ SCHEMA_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "schemas", 
                    if d.is_dir()), Path("schemas"))
 SCHEMAS = {
     "raw": "raw-article.v1.json",
-    "enriched": "enriched-article.v1.json",
+    "enriched": "enriched-article.v2.json",
+    "enriched.v1": "enriched-article.v1.json",
     "duplicate": "duplicate.v1.json",
     "deadletter": "dead-letter.v1.json",
+    "story": "story.v1.json",
 }
 
 

@@ -18,7 +18,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from pipeline.config import Settings, group_id, stages_of_group
 from pipeline.contracts.records import parse_time
 from pipeline.kafka.io import read_partition
-from pipeline.kafka.topics import AGENT_INPUTS, stage_of_agent
+from pipeline.kafka.topics import AGENT_INPUTS, partitions_of, stage_of_agent
 
 
 @dataclass
@@ -101,20 +101,20 @@ def snapshot(settings: Settings, bootstrap: str) -> list[PartitionLag]:
         committed = committed_offsets(settings, admin)
         highs = high_watermarks(consumer, {
             TopicPartition(settings.topic(AGENT_INPUTS[stage]), p): committed[stage][1].get(p, 0)
-            for stage in AGENT_INPUTS for p in range(settings.partitions)})
+            for stage in AGENT_INPUTS for p in range(partitions_of(settings, AGENT_INPUTS[stage]))})
     finally:
         consumer.close()
         admin.close()
     return [PartitionLag(stage, committed[stage][0], settings.topic(topic), p, committed[stage][1].get(p, 0),
                          highs[TopicPartition(settings.topic(topic), p)])
-            for stage, topic in AGENT_INPUTS.items() for p in range(settings.partitions)]
+            for stage, topic in AGENT_INPUTS.items() for p in range(partitions_of(settings, topic))]
 
 
 def topic_highs(settings: Settings, bootstrap: str, name: str) -> dict[int, int]:
     """partition -> high watermark of one topic (their sum: records ever written, e.g. dead letters)."""
     consumer = _fetcher(settings, bootstrap)
     try:
-        tps = {TopicPartition(settings.topic(name), p): 0 for p in range(settings.partitions)}
+        tps = {TopicPartition(settings.topic(name), p): 0 for p in range(partitions_of(settings, name))}
         return {tp.partition: high for tp, high in high_watermarks(consumer, tps).items()}
     finally:
         consumer.close()

@@ -1,8 +1,10 @@
 """Topic names and idempotent creation.
 
-Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities + its sink] -> enriched (+ JSONL).
-Dedup also writes `duplicates` and its state log `dedup-index`; every stage may write `deadletter`; the
-sink stage writes duplicates and dead letters to JSONL.
+Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities] -> tagged -> [stories + its sink]
+-> enriched (+ JSONL). Dedup also writes its state log `dedup-index` and sends duplicates to `tagged` (they take
+their original's story there); stories writes `duplicates`, its state log `story-log` and the summaries on
+`stories`; every stage may write `deadletter`; the sink stage writes duplicates and dead letters to JSONL.
+`tagged` and `story-log` have one partition: story assignment is serialised (pipeline/stages/stories.py).
 """
 
 from __future__ import annotations
@@ -14,17 +16,27 @@ TOPICS = {
     "raw": "raw articles from replay or any producer (schemas/raw-article)",
     "languaged": "articles with `language`, keyed by language so dedup candidates meet",
     "unique": "articles deduplication found unique, keyed by id",
-    "enriched": "final enriched articles (schemas/enriched-article), keyed by id, partition = unique's",
+    "tagged": "internal: articles with entities and story features, and duplicates, on their way to the story stage (one partition)",
+    "enriched": "final enriched articles (schemas/enriched-article), keyed by id",
     "duplicates": "exact and near duplicates (schemas/duplicate), keyed by id",
     "deadletter": "messages that could not be processed (schemas/dead-letter)",
     "dedup-index": "internal: the dedup index log, replayed to rebuild dedup state",
+    "stories": "story summaries (schemas/story), compacted, keyed by story id: the latest record is the story now",
+    "story-log": "internal: one story assignment per article, replayed to rebuild the open stories (one partition)",
     "feed-state": "internal: the feed poller's state per feed (validators, next poll, seen items), keyed by feed URL",
 }
 # topics whose latest record per key is all that matters (Kafka keeps at least that one)
-TOPIC_CONFIGS = {"feed-state": {"cleanup.policy": "compact"}}
+TOPIC_CONFIGS = {"feed-state": {"cleanup.policy": "compact"}, "stories": {"cleanup.policy": "compact"}}
+# topics that must keep one partition whatever NEWSFEED_PARTITIONS says: their consumer serialises its work
+SINGLE_PARTITION = frozenset({"tagged", "story-log"})
+
+
+def partitions_of(settings: Settings, name: str) -> int:
+    """How many partitions newsfeed creates for topic `name` (without prefix)."""
+    return 1 if name in SINGLE_PARTITION else settings.partitions
 
 # each agent (as workers/app.py names it) and the topic it consumes, in pipeline order
-AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique",
+AGENT_INPUTS = {"language": "raw", "dedup": "languaged", "entities": "unique", "stories": "tagged",
                 "duplicates-sink": "duplicates", "deadletter-sink": "deadletter"}
 
 
@@ -53,7 +65,7 @@ def create_topics(settings: Settings, bootstrap: str, denied: list[str] | None =
         for topic in wanted:
             try:
                 name = topic[len(settings.topic_prefix):]
-                admin.create_topics([NewTopic(topic, settings.partitions, settings.replication,
+                admin.create_topics([NewTopic(topic, partitions_of(settings, name), settings.replication,
                                               topic_configs=TOPIC_CONFIGS.get(name, {}))])
                 created.append(topic)
             except TopicAlreadyExistsError:  # another process won the race: fine

@@ -12,9 +12,10 @@ import faust
 from faust.tables import TableManager
 
 from pipeline.config import Settings, group_id
-from pipeline.kafka.broker import free_port
+from pipeline.kafka.engines.common import free_port
 from pipeline.kafka.engines.detect import BrokerEngine, detect
 from pipeline.kafka.io import with_broker_retry
+from pipeline.kafka.security import faust_credentials
 from pipeline.runtime.fair_fetch import install_fair_fetch
 from pipeline.runtime.faust_consumer import install_consumer
 from pipeline.runtime.group_leave import install_group_leave
@@ -110,7 +111,7 @@ def make_app(settings: Settings, engine: BrokerEngine | None = None) -> faust.Ap
         producer_acks=-1,
         producer_max_request_size=big,
         consumer_max_fetch_size=big,
-        broker_credentials=settings.security.faust_credentials(),
+        broker_credentials=faust_credentials(settings.security),
         # bounded buffers: replaying far faster than NER keeps memory flat (the rest waits in Kafka).
         # Small polls matter too: Faust delivers a poll's records in order and waits while the NER stage's
         # buffer is full, so with 200-record polls the sink starved for seconds behind a backlog of NER input

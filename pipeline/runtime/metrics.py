@@ -43,19 +43,22 @@ _enabled = False
 
 # Every label value the counters below can take, known before the first event: exported at 0 from the start
 # (`.labels(...)` once), so rate() and alerts work on a fresh worker instead of seeing no series at all.
-# NEWSFEED_STAGES stage -> {meter stage (the `stage` label): its outcomes}; the entities stage also sinks.
+# NEWSFEED_STAGES stage -> {meter stage (the `stage` label): its outcomes}; the stories stage also sinks.
 OUTCOMES = {
     "language": {"language": ("languaged", "dead_letter")},
     "dedup": {"dedup": ("unique", "exact", "near", "dead_letter")},
-    "entities": {"entities": ("tagged", "redelivered", "dead_letter"),
-                 "sink": ("enriched", "redelivered", "dead_letter")},
+    "entities": {"entities": ("tagged", "dead_letter")},
+    "stories": {"stories": ("assigned", "duplicate", "dead_letter"),
+                "sink": ("enriched", "redelivered", "dead_letter")},
     "sink": {"duplicates-sink": ("written",), "deadletter-sink": ("written",)},
 }
 # NEWSFEED_STAGES stage -> the outputs its agents write (workers/app.py's `_out` names)
 OUTPUTS = {
     "language": ("languaged topic", "deadletter topic"),
-    "dedup": ("unique topic", "duplicates topic", "dedup-index topic", "deadletter topic"),
-    "entities": ("enriched topic", "enriched.jsonl", "deadletter topic"),
+    "dedup": ("unique topic", "tagged topic", "dedup-index topic", "deadletter topic"),
+    "entities": ("tagged topic", "deadletter topic"),
+    "stories": ("story-log topic", "stories topic", "duplicates topic", "enriched topic", "enriched.jsonl",
+                "deadletter topic"),
     "sink": ("duplicates.jsonl", "deadletter.jsonl"),
 }
 

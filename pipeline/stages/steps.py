@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from pipeline.contracts import codec, schemas
 from pipeline.stages.dedup import DedupIndex, Verdict
 from pipeline.contracts.deadletter import StageError
+from pipeline.stages import ner_fallback, ner_models
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
 from pipeline.stages.places import add_places
@@ -74,11 +75,15 @@ def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> lis
     """Tag a batch in one `nlp.pipe` call per language (per-record time is the batch's share), then resolve
     its places (pipeline/stages/places.py), in every language."""
     started = time.perf_counter()
-    results = tagger.tag([(r["language"]["code"], r["text"]) for r in records])
+    modelled = {lang for lang, package in tagger.models.items() if ner_models.is_installed(package)}
+    chosen = [ner_fallback.choose(r["language"], r["text"], modelled, r.get("lang_hint")) for r in records]
+    results = tagger.tag([(lang, r["text"]) for (lang, _why), r in zip(chosen, records)])
     share = _ms(started) / max(1, len(records))
-    for record, result in zip(records, results):
-        located = time.perf_counter()
-        record.update(add_places(record["language"]["code"], record["text"], result))
+    for record, result, (lang, why) in zip(records, results, chosen):
+        if why:  # tagged by another language's model: say which and why (pipeline/stages/ner_fallback.py)
+            result["ner"] = {**result["ner"], "language": lang, "fallback": why}
+        located = time.perf_counter()  # places in the language the text was tagged in (the fallback's)
+        record.update(add_places(lang, record["text"], result))
         record["timings"]["entities_ms"] = round(share, 3)
         record["timings"]["places_ms"] = _ms(located)
     return list(records)

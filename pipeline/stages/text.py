@@ -1,9 +1,9 @@
 """Text normalisation, applied once before any stage: strip page noise so it never becomes entities,
 skews language detection or defeats deduplication.
 
-Noise seen in real scraped news (see seeds/): navigation lines ("Menu", the outlet's name, section
-labels), photo credits ("Crédit photo, Getty Images"), photo captions ending in a credit
-("... (Evan Vucci/AP)"), image legends, author/role bylines, promo blocks ("Ignorer Promotion
+Noise seen in real scraped news (see seeds/): navigation lines heading the page ("Menu", the outlet's
+name, section labels), photo credits ("Crédit photo, Getty Images"), photo captions ending in a credit
+("... (Evan Vucci/AP)"; a long paragraph ending in a credit loses only the credit), image legends, author/role bylines, promo blocks ("Ignorer Promotion
 WhatsApp ... Fin de Promotion WhatsApp"), and a leading "date 2025-03" stamp.
 """
 
@@ -25,6 +25,9 @@ _NOISE_LINE = re.compile(
 )
 # A photo caption: a line that ends in a parenthesised credit with a slash, e.g. "(Evan Vucci/AP)".
 _CAPTION = re.compile(r"\(\s*[^()]{1,60}/[^()]{1,60}\)\s*$")
+# A caption is a sentence or two; a longer line ending in a credit is a paragraph (a whole article sent as
+# one line, a photo credit at its end): only the credit goes.
+CAPTION_MAX_CHARS = 400
 # A promo block, removed whole.
 _PROMO = re.compile(r"^ignorer promotion\b.*?^fin de promotion\b[^\n]*$", re.IGNORECASE | re.MULTILINE | re.DOTALL)
 # A leading date stamp like " date 2025-03" or "date 2025-03-16".
@@ -90,9 +93,17 @@ def clean(text: str) -> Cleaned:
         if stamp:
             published_at = published_at or stamp
             removed += 1
-        # the suffix tests first: an unanchored search over every position of a long paragraph is slow
-        elif (_NOISE_LINE.match(line) or (line[-1] == ")" and _CAPTION.search(line))
-              or (line.endswith(_BREADCRUMB_ENDS) and _BREADCRUMB.search(line)) or _is_navigation(line)):
+            continue
+        credit = _CAPTION.search(line) if line[-1] == ")" else None
+        if credit and len(line) > CAPTION_MAX_CHARS:
+            while credit:  # a paragraph: keep it, without its credit(s)
+                line = line[:credit.start()].rstrip()
+                credit = _CAPTION.search(line) if line.endswith(")") else None
+        # the suffix tests first: an unanchored search over every position of a long paragraph is slow.
+        # Navigation (a menu, the outlet's name, a section label) heads the page: a short line after the
+        # article started is a section header or a name, kept with its entities.
+        if (credit or _NOISE_LINE.match(line) or (line.endswith(_BREADCRUMB_ENDS) and _BREADCRUMB.search(line))
+                or (not kept and _is_navigation(line))):
             removed += 1
         else:
             kept.append(_BLANKS.sub(" ", line) if "  " in line or "\t" in line else line)

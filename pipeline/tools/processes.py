@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.kafka.broker import free_port
+from pipeline.kafka.engines.common import free_port
 from pipeline.runtime.health import READY_LINE
 
 

@@ -18,7 +18,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from pipeline.kafka.broker import LOOPBACK, BrokerError, MissingTool, free_port, require_free, wait_until_answering
+from pipeline.kafka.engines.common import LOOPBACK, BrokerError, MissingTool, free_port, require_free, wait_until_answering
 
 # The one place the Kafka version is pinned (docker-compose.yml's apache/kafka image tag follows it).
 KAFKA_VERSION = "4.1.1"

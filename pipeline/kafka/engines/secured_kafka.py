@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.kafka.broker import LOOPBACK
+from pipeline.kafka.engines.common import LOOPBACK
 from pipeline.kafka.engines.apache_kafka import KafkaCluster
 
 ADMIN = "admin"

@@ -13,7 +13,7 @@ import subprocess
 
 import psutil
 
-from pipeline.kafka.broker import LOOPBACK, BrokerError, free_port, port_owner, require_free, wait_until_answering
+from pipeline.kafka.engines.common import LOOPBACK, BrokerError, free_port, port_owner, require_free, wait_until_answering
 
 
 def tansu_binary() -> str:

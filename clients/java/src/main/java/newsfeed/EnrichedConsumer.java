@@ -18,8 +18,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
-/** Reads newsfeed's enriched topic, checks every record against schemas/enriched-article.v1.json and prints
- *  "valid KEY LANGUAGE FOCUS_COUNTRIES" per record. Usage: EnrichedConsumer BOOTSTRAP TOPIC SCHEMA_DIR COUNT GROUP; exit 1 at the first invalid record. */
+/** Reads newsfeed's enriched topic and checks every record against schemas/enriched-article.v2.json;
+ *  prints `valid KEY LANGUAGE STORY_ID FOCUS_COUNTRIES` per record.
+ *  Usage: EnrichedConsumer BOOTSTRAP TOPIC SCHEMA_DIR COUNT GROUP; exit 1 at the first invalid record. */
 public class EnrichedConsumer {
     static final String SCHEMA_ID = "https://newsfeed.example/schemas/";
 
@@ -39,7 +40,7 @@ public class EnrichedConsumer {
         JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012, builder ->
                 builder.schemaMappers(m -> m.mapPrefix(SCHEMA_ID, Path.of(args[2]).toUri().toString())));
         SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build();
-        JsonSchema schema = factory.getSchema(SchemaLocation.of(SCHEMA_ID + "enriched-article.v1.json"), config);
+        JsonSchema schema = factory.getSchema(SchemaLocation.of(SCHEMA_ID + "enriched-article.v2.json"), config);
         ObjectMapper json = new ObjectMapper();
 
         Properties props = new Properties();
@@ -61,7 +62,7 @@ public class EnrichedConsumer {
                     }
                     if (!errors.isEmpty()) System.exit(1);
                     System.out.printf("valid %s %s %s%n", record.key(), article.path("language").path("code").asText(),
-                            focusCountries(article));
+                            article.path("story").path("id").asText(), focusCountries(article));
                     read++;
                 }
             }
