@@ -61,7 +61,7 @@ public class EnrichedConsumer {
                                 error.getInstanceLocation(), error.getMessage(), error.getSchemaLocation());
                     }
                     if (!errors.isEmpty()) System.exit(1);
-                    System.out.printf("valid %s %s %s%n", record.key(), article.path("language").path("code").asText(),
+                    System.out.printf("valid %s %s %s %s%n", record.key(), article.path("language").path("code").asText(),
                             article.path("story").path("id").asText(), focusCountries(article));
                     read++;
                 }
