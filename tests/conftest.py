@@ -30,6 +30,15 @@ def pytest_report_header(config):
     return f"broker engines: {', '.join(ENGINES)} (NEWSFEED_TEST_ENGINES)"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gazetteer_index():
+    """The places index is built once per machine (~20 s, pipeline/stages/gazetteer.py): here, before any
+    worker's start-up is timed, rather than inside the first test's worker."""
+    from pipeline.stages import gazetteer
+
+    gazetteer.shared()
+
+
 @pytest.fixture(scope="session", params=ENGINES)
 def engine(request) -> str:
     """Tests that use it run once per engine; pytest groups them, so each engine's broker starts once."""

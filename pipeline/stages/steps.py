@@ -12,6 +12,7 @@ from pipeline.contracts.deadletter import StageError
 from pipeline.stages import ner_fallback, ner_models
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
+from pipeline.stages.places import add_places
 from pipeline.contracts.records import check_dates, parse_time
 from pipeline.stages.text import clean
 
@@ -71,7 +72,8 @@ def deduplicate(record: dict[str, Any], index: DedupIndex) -> Verdict:
 
 
 def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> list[dict[str, Any]]:
-    """Tag a batch in one `nlp.pipe` call per language; per-record time is the batch's share."""
+    """Tag a batch in one `nlp.pipe` call per language (per-record time is the batch's share), then resolve
+    its places (pipeline/stages/places.py), in every language."""
     started = time.perf_counter()
     modelled = {lang for lang, package in tagger.models.items() if ner_models.is_installed(package)}
     chosen = [ner_fallback.choose(r["language"], r["text"], modelled, r.get("lang_hint")) for r in records]
@@ -80,6 +82,8 @@ def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> lis
     for record, result, (lang, why) in zip(records, results, chosen):
         if why:  # tagged by another language's model: say which and why (pipeline/stages/ner_fallback.py)
             result["ner"] = {**result["ner"], "language": lang, "fallback": why}
-        record.update(result)
+        located = time.perf_counter()  # places in the language the text was tagged in (the fallback's)
+        record.update(add_places(lang, record["text"], result))
         record["timings"]["entities_ms"] = round(share, 3)
+        record["timings"]["places_ms"] = _ms(located)
     return list(records)

@@ -10,6 +10,7 @@ import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
@@ -18,10 +19,19 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** Reads newsfeed's enriched topic and checks every record against schemas/enriched-article.v2.json;
- *  prints `valid KEY LANGUAGE STORY_ID` per record.
+ *  prints `valid KEY LANGUAGE STORY_ID FOCUS_COUNTRIES` per record.
  *  Usage: EnrichedConsumer BOOTSTRAP TOPIC SCHEMA_DIR COUNT GROUP; exit 1 at the first invalid record. */
 public class EnrichedConsumer {
     static final String SCHEMA_ID = "https://newsfeed.example/schemas/";
+
+    /** The article's focus countries (ISO codes, comma-separated; "-" when none): what a consumer filters on. */
+    static String focusCountries(JsonNode article) {
+        List<String> codes = new ArrayList<>();
+        for (JsonNode country : article.path("countries")) {
+            if (country.path("focus").asBoolean()) codes.add(country.path("code").asText());
+        }
+        return codes.isEmpty() ? "-" : String.join(",", codes);
+    }
 
     public static void main(String[] args) throws Exception {
         String bootstrap = args[0], topic = args[1], group = args[4];
@@ -51,8 +61,8 @@ public class EnrichedConsumer {
                                 error.getInstanceLocation(), error.getMessage(), error.getSchemaLocation());
                     }
                     if (!errors.isEmpty()) System.exit(1);
-                    System.out.printf("valid %s %s %s%n", record.key(), article.path("language").path("code").asText(),
-                            article.path("story").path("id").asText());
+                    System.out.printf("valid %s %s %s %s%n", record.key(), article.path("language").path("code").asText(),
+                            article.path("story").path("id").asText(), focusCountries(article));
                     read++;
                 }
             }

