@@ -26,10 +26,11 @@ def replay(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Opt
     from pipeline.kafka import replay as rp
 
     settings = settings_or_exit()
+    syn = _synthetic_or_exit(synthesize, mix, seed, paths) if synthesize else None   # before any broker wait
     address = require_broker(settings)
     create_topics(settings, address)
-    if synthesize:
-        result = _replay_synthetic(synthesize, mix, seed, truth, paths, rate, address, settings)
+    if syn:
+        result = _replay_synthetic(syn, truth, rate, address, settings)
     elif from_deadletter:
         source = rp.from_deadletter(from_deadletter)
         result = rp.replay(source, address, settings, rate=rate, total=len(source), progress=sys.stderr.isatty())
@@ -41,15 +42,20 @@ def replay(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Opt
     raise typer.Exit(1 if result.failed else 0)
 
 
-def _replay_synthetic(n, mix, seed, truth, paths, rate, address, settings):
-    from pipeline.kafka.replay import Item, replay as send
+def _synthetic_or_exit(n, mix, seed, paths):
     from pipeline.tools.synth import synthesize
 
     try:
-        syn = synthesize(n, (paths or [Path("seeds")])[0], mix=mix, seed=seed)
+        return synthesize(n, (paths or [Path("seeds")])[0], mix=mix, seed=seed)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
+
+
+def _replay_synthetic(syn, truth, rate, address, settings):
+    from pipeline.kafka.replay import Item, replay as send
+
+    n = len(syn.articles)
     truth.parent.mkdir(parents=True, exist_ok=True)
     truth.write_bytes(b"".join(orjson.dumps({"id": k, **v}) + b"\n" for k, v in syn.truth.items()))
     console.print(f"ground truth -> {truth}")
