@@ -47,7 +47,7 @@ def poll_once(urls: list[str], address: str, settings, fs):
     poller = FeedPoller(urls, address, settings, fs)
     try:
         poller.start()
-        return poller.poll_once()
+        return poller.poll_once(slack=fs.due_slack)
     finally:
         poller.close()
 
@@ -89,7 +89,7 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
         poller.start()
         ready.ok("state")
         if once:
-            summary = poller.poll_once()
+            summary = poller.poll_once(slack=fs.due_slack)
             print_summary(summary, settings)
             raise typer.Exit(1 if any(e.startswith("produce:") for e in summary.errors) else 0)
         poller.run(stop)
