@@ -10,7 +10,10 @@ from typing import List, Optional
 
 import typer
 
-from .common import cli, console, create_topics, out, require_broker, settings_or_exit
+from pipeline.kafka.acls import FEEDS_TOPICS
+from pipeline.kafka.authorization import Needs, check_topics
+
+from .common import cli, console, create_topics, needs_acls, out, require_broker, settings_or_exit
 
 
 def feed_settings_or_exit(interval: float | None = None):
@@ -76,9 +79,11 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     settings, fs = settings_or_exit(), feed_settings_or_exit(interval)
+    needs_acls(settings, Needs("newsfeed feeds", ops={"topic": "Write"}, topic_ops={"feed-state": "Read and Write"}))
     urls = feed_urls_or_exit(sources)
     address = require_broker(settings)
-    create_topics(settings, address)
+    create_topics(settings, address, needed=tuple(FEEDS_TOPICS))
+    check_topics(address, settings, [settings.topic("feed-state")])   # its state is read before anything else
     ready = Readiness(("state", "feed state not read from the broker yet"))
     stop_http = serve_in_thread(bind(settings.http_host, fs.http_port), ready) if fs.http_port else None
     stop = threading.Event()

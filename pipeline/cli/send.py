@@ -9,7 +9,10 @@ from typing import List, Optional
 import orjson
 import typer
 
-from .common import LIMIT, PATHS, RATE, REPEAT, cli, console, create_topics, out, require_broker, settings_or_exit
+from pipeline.kafka.authorization import Needs
+
+from .common import (LIMIT, PATHS, RATE, REPEAT, cli, console, create_topics, needs_acls, out, require_broker,
+                     settings_or_exit)
 
 
 @cli.command()
@@ -26,9 +29,10 @@ def replay(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Opt
     from pipeline.kafka import replay as rp
 
     settings = settings_or_exit()
+    needs_acls(settings, Needs("newsfeed replay", ops={"topic": "Write"}))
     syn = _synthetic_or_exit(synthesize, mix, seed, paths) if synthesize else None   # before any broker wait
     address = require_broker(settings)
-    create_topics(settings, address)
+    create_topics(settings, address, needed=("raw",))
     if syn:
         result = _replay_synthetic(syn, truth, rate, address, settings)
     elif from_deadletter:
@@ -37,6 +41,8 @@ def replay(paths: Optional[List[Path]] = PATHS, repeat: int = REPEAT, limit: Opt
     else:
         result = _replay(rp, paths, repeat, limit, rate, address, settings)
     out.print(f"sent {result.sent}, failed {result.failed}, {result.rate:.1f} msg/s")
+    if result.refused:   # one line naming the topic and the ACL (pipeline/cli/__init__.py), exit 2
+        raise result.refused
     for error in result.errors[:10]:
         console.print(f"[red]{error}[/red]")
     raise typer.Exit(1 if result.failed else 0)

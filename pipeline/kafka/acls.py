@@ -31,6 +31,23 @@ def worker_acls(settings: Settings) -> list[Grant]:
     return topics + [("GROUP", settings.app_id, "PREFIXED", "READ")]
 
 
+# the feed poller (`newsfeed feeds`): sends articles and dead letters, reads back and writes its own state;
+# it reads feed-state by partition (no consumer group)
+FEEDS_TOPICS = {"raw": ("WRITE",), "deadletter": ("WRITE",), "feed-state": ("READ", "WRITE")}
+# `newsfeed status`: one Fetch per input topic partition for its high watermark, the last enriched records for
+# the latency, and the workers' committed offsets (Describe on their groups)
+STATUS_TOPICS = ("raw", "languaged", "unique", "duplicates", "deadletter", "enriched")
+
+
+def feeds_acls(settings: Settings) -> list[Grant]:
+    return [("TOPIC", settings.topic(name), "LITERAL", op) for name, ops in FEEDS_TOPICS.items() for op in ops]
+
+
+def status_acls(settings: Settings) -> list[Grant]:
+    return ([("TOPIC", settings.topic(name), "LITERAL", "READ") for name in STATUS_TOPICS]
+            + [("GROUP", settings.app_id, "PREFIXED", "DESCRIBE")])
+
+
 def producer_acls(settings: Settings) -> list[Grant]:
     """`newsfeed replay`, or any service sending raw articles."""
     return [("TOPIC", settings.topic("raw"), "LITERAL", "WRITE")]
