@@ -51,7 +51,7 @@ async def _out(what: str, fn, *args, **kwargs):
 
 async def _delivered(topic: faust.TopicT, **kwargs) -> None:
     """Send and wait for the broker's acknowledgement (final outputs: the sink must know it is written)."""
-    await (await topic.send(**kwargs))
+    await outputs.delivered(topic, **kwargs)
 
 
 def _topic(name: str) -> faust.TopicT:
