@@ -109,7 +109,7 @@ def test_seeds_flow_end_to_end_over_sasl_ssl(ns):
     worker = ns.user("worker", acls.worker_acls(ns.settings))
     producer = ns.user("producer", acls.producer_acls(ns.settings))
     reader = ns.user("reader", acls.reader_acls(ns.settings, "newsfeed-tail-", "PREFIXED")
-                     + [("GROUP", "my-service-rdkafka", "LITERAL", "READ")])
+                     + [("GROUP", "my-service-rdkafka", "LITERAL", "READ"), ("GROUP", "java-", "PREFIXED", "READ")])
     log = ns.tmp / "worker.log"
     proc = start_worker(ns.env(worker), log, cwd=ROOT)
     try:
@@ -131,6 +131,32 @@ def test_seeds_flow_end_to_end_over_sasl_ssl(ns):
     assert_secret_not_in([log.read_text(), sent.stdout, sent.stderr, tailed.stderr], *ns.passwords.values())
     # librdkafka >= 2.6.1 (confluent-kafka's wheel bundles it) reads the same records over SCRAM-SHA-512
     assert sorted(r["id"] for r in librdkafka_read(ns, reader, "my-service-rdkafka", 5)) == seed_ids()
+    # clients/java with a client properties file; without one against the TLS listener: exit 2, fast
+    java = java_reader(ns, reader, with_properties=True)
+    assert java.returncode == 0 and java.stdout.count("valid ") == 5, java.stdout + java.stderr
+    started = time.monotonic()
+    bare = java_reader(ns, reader, with_properties=False)
+    assert bare.returncode == 2 and time.monotonic() - started < 60, bare.stdout + bare.stderr
+    assert "EnrichedConsumer: no answer from " in bare.stderr and "the 6th argument" in bare.stderr
+
+
+def java_reader(ns, user: str, with_properties: bool) -> subprocess.CompletedProcess:
+    """clients/java's consumer as `user`, with a client properties file (SASL_SSL, SCRAM, the PEM CA) or none."""
+    require_tools("java", "mvn")
+    from test_other_languages_e2e import java_classpath
+
+    args = []
+    if with_properties:
+        config = ns.tmp / f"{user}-client.properties"
+        config.write_text("security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+                          "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                          f'username="{user}" password="{ns.passwords[user]}";\n'
+                          f"ssl.truststore.type=PEM\nssl.truststore.location={ns.certs.ca}\n")
+        config.chmod(0o600)
+        args = [str(config)]
+    return subprocess.run(["java", "-cp", java_classpath(), "newsfeed.EnrichedConsumer", ns.cluster.address,
+                           ns.settings.topic("enriched"), str(ROOT / "schemas"), "5", f"java-{uuid.uuid4().hex[:6]}",
+                           *args], capture_output=True, text=True, timeout=120)
 
 
 def librdkafka_read(ns, user: str, group: str, count: int) -> list[dict]:
@@ -207,7 +233,7 @@ def test_no_write_access_to_enriched_fails_loudly_and_commits_nothing_past_it(ns
         stop_workers([proc])
     text = log.read_text()
     print(text[-3000:])
-    assert f"TopicAuthorizationFailedError" in text and ns.settings.topic("enriched") in text
+    assert "TopicAuthorizationFailedError" in text and ns.settings.topic("enriched") in text
     assert "still failing after 8s (NEWSFEED_OUTPUT_WAIT=8)" in text
     assert "exception was never retrieved" not in text   # each failed send's error is retrieved
     # the article reached `unique`, and the group committed nothing there: it is read again after the fix
@@ -269,8 +295,15 @@ def test_every_refusal_is_one_line_naming_the_resource_and_the_acl(ns):
     """Each command as a principal without the ACL it needs: exit 2, one line on stderr, no traceback."""
     reader = ns.user("reader", acls.reader_acls(ns.settings, "my-service"))
     producer = ns.user("producer", acls.producer_acls(ns.settings))
+    no_group = ns.user("worker", [g for g in acls.worker_acls(ns.settings) if g[0] != "GROUP"])
     prefix, app = ns.settings.topic_prefix, ns.settings.app_id
     cases = [
+        (["worker"], reader,
+         rf"newsfeed worker: not authorised: User:{reader} needs an ALLOW ACL for Read and Write on topic "
+         rf"'{prefix}deadletter', .*Read on topic '{prefix}raw'.* \(TopicAuthorizationFailedError\)"),
+        (["worker"], no_group,
+         rf"newsfeed worker: not authorised: User:{no_group} needs an ALLOW ACL for Read on group '{app}' "
+         rf"\(GroupAuthorizationFailedError\); grant Read on the prefix '{app}' .*"),
         (["tail", "--from-beginning", "--max", "1"], reader,
          rf"newsfeed tail: not authorised: User:{reader} needs an ALLOW ACL for Read on group 'newsfeed-tail-\w+' "
          r"\(GroupAuthorizationFailedError\); pass --group with a group it may read, or grant Read on the prefix "

@@ -15,7 +15,7 @@ from pipeline.kafka.acls import WORKER_TOPICS
 from pipeline.kafka.authorization import Needs
 from pipeline.kafka.broker import ENGINES, BrokerError, MissingTool, broker_address, make_broker
 from pipeline.kafka.io import with_broker_retry
-from pipeline.kafka.topics import TOPICS
+from pipeline.kafka.topics import AGENT_INPUTS, TOPICS, stage_of_agent
 
 from .common import (cli, console, create_topics, needs_acls, out, output_dir_or_exit, require_broker,
                      settings_or_exit)
@@ -129,8 +129,20 @@ def worker(loglevel: str = typer.Option("info", "--loglevel", "-l", callback=_lo
 
 
 def _run_worker(settings, loglevel: str) -> None:
+    from pipeline.kafka.authorization import check_group, check_topics
+
+    needs_acls(settings, Needs("newsfeed worker", ops={"topic": "Read", "group": "Read"},
+                               topic_ops={name: " and ".join(op.title() for op in ops)
+                                          for name, ops in WORKER_TOPICS.items()},
+                               names={"group": group_id(settings)},
+                               hints={"group": f"grant Read on the prefix '{settings.app_id}' "
+                                               "(--resource-pattern-type prefixed): every stage layout's group"}))
     with broker_address(settings.broker) as address:
         create_topics(settings, address, needed=tuple(WORKER_TOPICS))
+        if settings.security.protocol != "PLAINTEXT":   # refusals as one line before Faust starts
+            check_topics(address, settings, [settings.topic(topic) for agent, topic in AGENT_INPUTS.items()
+                                             if stage_of_agent(agent) in settings.stages])
+            check_group(address, settings, group_id(settings))
         carry_offsets_over(settings, address)
         os.environ["NEWSFEED_BROKER"] = address
         from workers.app import app, shutdown_children

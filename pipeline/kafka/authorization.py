@@ -93,3 +93,20 @@ def check_topics(bootstrap: str, settings: "Settings", names: list[str]) -> None
         admin.close()
     if refused:
         raise TopicAuthorizationFailedError(refused)
+
+
+def check_group(bootstrap: str, settings: "Settings", group: str) -> None:
+    """Raise GroupAuthorizationFailedError when this principal may not even describe consumer group `group`
+    (Read implies Describe): a Faust worker would otherwise fail deep in its start-up, or wait."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import GroupAuthorizationFailedError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **settings.kafka_python_security())
+    try:
+        described = admin.describe_groups([group])
+    except GroupAuthorizationFailedError:
+        raise GroupAuthorizationFailedError(group) from None
+    finally:
+        admin.close()
+    if "GroupAuthorizationFailed" in str((described.get(group) or {}).get("error") or ""):
+        raise GroupAuthorizationFailedError(group)
