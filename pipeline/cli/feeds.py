@@ -78,6 +78,7 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
     from pipeline.runtime.http import bind, serve_in_thread
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)   # its connection chatter (~100 lines a start)
     settings, fs = settings_or_exit(), feed_settings_or_exit(interval)
     needs_acls(settings, Needs("newsfeed feeds", ops={"topic": "Write"}, topic_ops={"feed-state": "Read and Write"}))
     urls = feed_urls_or_exit(sources)
