@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from pipeline import config as config_mod
-from pipeline.kafka.authorization import Needs, explain, find_refusal
+from pipeline.kafka.authorization import Needs, check_topics, explain, find_refusal
 from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.security import BrokerRefused, check_broker
 from pipeline.kafka.topics import create_topics as _create_topics
@@ -90,10 +90,10 @@ def create_topics(settings: config_mod.Settings, address: str, needed: tuple[str
                      "or run it as a super user"}))
         raise TopicAuthorizationFailedError(denied)
     missing = [t for t in denied if t.removeprefix(settings.topic_prefix) in (needed or ())]
-    if missing:
-        console.print(f"[yellow]{', '.join(missing)}: not visible to this principal, which may not create them "
-                      "either: either it has no ACL on them (the command fails on them below) or they do not exist "
-                      "yet (an admin creates them: `newsfeed topics`)[/yellow]", highlight=False, soft_wrap=True)
+    if missing:   # invisible: no ACL on them (a refusal, one line naming the ACL), or not created yet
+        check_topics(address, settings, missing)
+        console.print(f"[yellow]{', '.join(missing)}: not on the cluster yet, and this principal may not create "
+                      "them: an admin creates them (`newsfeed topics`)[/yellow]", highlight=False, soft_wrap=True)
     return created
 
 
