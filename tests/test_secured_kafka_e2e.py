@@ -227,11 +227,11 @@ def test_read_only_consumer_reads_enriched_but_cannot_produce(ns):
 
     sent = newsfeed("replay", "seeds/", "--limit", "1", env=ns.env(reader))
     print(sent.stdout + sent.stderr)
-    assert sent.returncode == 2
-    assert "sent 0, failed 1" in sent.stdout
-    assert sent.stderr.splitlines()[-1] == (f"newsfeed replay: not authorised: User:{reader} needs an ALLOW ACL for "
+    # refused before anything is sent: the topic is not even visible to it
+    assert sent.returncode == 2 and "sent " not in sent.stdout
+    assert sent.stderr.splitlines() == [(f"newsfeed replay: not authorised: User:{reader} needs an ALLOW ACL for "
                                             f"Write on topic '{ns.settings.topic('raw')}' "
-                                            "(TopicAuthorizationFailedError)")
+                                            "(TopicAuthorizationFailedError)")]
     # and not the enriched topic either, which it reads
     env = ns.env(reader)
     settings_env = {k: v for k, v in env.items() if k.startswith("NEWSFEED_")}
@@ -277,8 +277,8 @@ def test_every_refusal_is_one_line_naming_the_resource_and_the_acl(ns):
         (["topics"], reader,
          rf"newsfeed topics: not authorised: User:{reader} needs an ALLOW ACL for Create on topic .*"),
         (["feeds", "http://127.0.0.1:9/rss", "--once"], producer,
-         rf"newsfeed feeds: not authorised: User:{producer} needs an ALLOW ACL for Read and Write on topic "
-         rf"'{prefix}feed-state' \(TopicAuthorizationFailedError\)"),
+         rf"newsfeed feeds: not authorised: User:{producer} needs an ALLOW ACL for Write on topic '{prefix}deadletter', "
+         rf"Read and Write on topic '{prefix}feed-state' \(TopicAuthorizationFailedError\)"),
     ]
     for args, user, expected in cases:
         done = newsfeed(*args, env=ns.env(user, NEWSFEED_FEEDS_HTTP_PORT=0),
