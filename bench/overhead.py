@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.contracts import codec, schemas  # noqa: E402
 from pipeline.stages import steps  # noqa: E402
-from pipeline.tools.bench import ProcessMonitor  # noqa: E402
+from pipeline.tools.process_monitor import ProcessMonitor  # noqa: E402
 from pipeline.kafka.engines.tansu import EmbeddedBroker  # noqa: E402
 from pipeline.config import load  # noqa: E402
 from pipeline.stages.dedup import DedupIndex, normalise, shingles  # noqa: E402

@@ -129,6 +129,14 @@ def test_state_remembers_a_bounded_window_and_round_trips():
     assert again.url == "https://a.example/rss" and again.has_seen(["g9"]) and not again.has_seen(["g6"])
 
 
+def test_a_feed_is_due_slack_seconds_early_but_a_backoff_stands():
+    state = FeedState(feed="https://a.example/rss", polled_at=1000.0, next_poll_at=1900.0)
+    assert state.due_at(900) == 1900 and state.due_at(900, slack=30) == 1870
+    assert state.due_at(60, slack=30) == 1030   # a shortened --interval, then the slack
+    state.failures, state.next_poll_at = 2, 5000.0   # Retry-After or backoff: to the second
+    assert state.due_at(900, slack=30) == 5000
+
+
 def test_every_feed_setting_is_in_the_readme():
     from pipeline.feeds.config import ENV_VARS
 

@@ -5,6 +5,7 @@ environment variables only. Each principal gets exactly the ACLs of pipeline/kaf
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pipeline.kafka.replay import items
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready
 
 from certificates import make_certificates
+from secured_clients import java_reader, librdkafka_read
 from conftest import NO_NER, ROOT, SEEDS
 from tools_required import require_tools
 
@@ -107,7 +109,8 @@ def seed_ids() -> list[str]:
 def test_seeds_flow_end_to_end_over_sasl_ssl(ns):
     worker = ns.user("worker", acls.worker_acls(ns.settings))
     producer = ns.user("producer", acls.producer_acls(ns.settings))
-    reader = ns.user("reader", acls.reader_acls(ns.settings, "newsfeed-tail-", "PREFIXED"))
+    reader = ns.user("reader", acls.reader_acls(ns.settings, "newsfeed-tail-", "PREFIXED")
+                     + [("GROUP", "my-service-rdkafka", "LITERAL", "READ"), ("GROUP", "java-", "PREFIXED", "READ")])
     log = ns.tmp / "worker.log"
     proc = start_worker(ns.env(worker), log, cwd=ROOT)
     try:
@@ -120,11 +123,22 @@ def test_seeds_flow_end_to_end_over_sasl_ssl(ns):
         stop_workers([proc])
     records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
     assert sorted(r["id"] for r in records) == seed_ids()
+    # a worker and a producer have no business with feed-state: no note about it
+    assert "feed-state" not in log.read_text() + sent.stderr and "not on the cluster" not in sent.stderr
     for record in records:
         schemas.validate("enriched", record)
         assert record["ner"]["status"] == "ok" and record["entity_summary"]
     assert proc.returncode == 0
     assert_secret_not_in([log.read_text(), sent.stdout, sent.stderr, tailed.stderr], *ns.passwords.values())
+    # librdkafka >= 2.6.1 (confluent-kafka's wheel bundles it) reads the same records over SCRAM-SHA-512
+    assert sorted(r["id"] for r in librdkafka_read(ns, reader, "my-service-rdkafka", 5)) == seed_ids()
+    # clients/java with a client properties file; without one against the TLS listener: exit 2, fast
+    java = java_reader(ns, reader, with_properties=True)
+    assert java.returncode == 0 and java.stdout.count("valid ") == 5, java.stdout + java.stderr
+    started = time.monotonic()
+    bare = java_reader(ns, reader, with_properties=False)
+    assert bare.returncode == 2 and time.monotonic() - started < 60, bare.stdout + bare.stderr
+    assert "EnrichedConsumer: no answer from " in bare.stderr and "the 6th argument" in bare.stderr
 
 
 @pytest.mark.parametrize("command", [["worker"], ["replay", "seeds/"], ["tail", "--from-beginning"]])
@@ -179,8 +193,9 @@ def test_no_write_access_to_enriched_fails_loudly_and_commits_nothing_past_it(ns
         stop_workers([proc])
     text = log.read_text()
     print(text[-3000:])
-    assert f"TopicAuthorizationFailedError" in text and ns.settings.topic("enriched") in text
-    assert "NEWSFEED_OUTPUT_WAIT" in text
+    assert "TopicAuthorizationFailedError" in text and ns.settings.topic("enriched") in text
+    assert "still failing after 8s (NEWSFEED_OUTPUT_WAIT=8)" in text
+    assert "exception was never retrieved" not in text   # each failed send's error is retrieved
     # the article reached `unique`, and the group committed nothing there: it is read again after the fix
     commits, ends = committed_and_end(ns, ns.settings.topic("unique"))
     print("unique: committed", commits, "end", ends)
@@ -212,9 +227,11 @@ def test_read_only_consumer_reads_enriched_but_cannot_produce(ns):
 
     sent = newsfeed("replay", "seeds/", "--limit", "1", env=ns.env(reader))
     print(sent.stdout + sent.stderr)
-    assert sent.returncode == 1
-    assert "sent 0, failed 1" in sent.stdout
-    assert f"TopicAuthorizationFailedError: {ns.settings.topic('raw')}" in " ".join(sent.stderr.split())
+    # refused before anything is sent: the topic is not even visible to it
+    assert sent.returncode == 2 and "sent " not in sent.stdout
+    assert sent.stderr.splitlines() == [(f"newsfeed replay: not authorised: User:{reader} needs an ALLOW ACL for "
+                                            f"Write on topic '{ns.settings.topic('raw')}' "
+                                            "(TopicAuthorizationFailedError)")]
     # and not the enriched topic either, which it reads
     env = ns.env(reader)
     settings_env = {k: v for k, v in env.items() if k.startswith("NEWSFEED_")}
@@ -232,3 +249,53 @@ def test_read_only_consumer_reads_enriched_but_cannot_produce(ns):
             producer.send(ns.settings.topic("enriched"), key=b"x", value=b"{}").get(30)
     finally:
         producer.close()
+
+
+def test_every_refusal_is_one_line_naming_the_resource_and_the_acl(ns):
+    """Each command as a principal without the ACL it needs: exit 2, one line on stderr, no traceback."""
+    reader = ns.user("reader", acls.reader_acls(ns.settings, "my-service"))
+    producer = ns.user("producer", acls.producer_acls(ns.settings))
+    no_group = ns.user("worker", [g for g in acls.worker_acls(ns.settings) if g[0] != "GROUP"])
+    prefix, app = ns.settings.topic_prefix, ns.settings.app_id
+    cases = [
+        (["worker"], reader,
+         rf"newsfeed worker: not authorised: User:{reader} needs an ALLOW ACL for Read and Write on topic "
+         rf"'{prefix}deadletter', .*Read on topic '{prefix}raw'.* \(TopicAuthorizationFailedError\)"),
+        (["worker"], no_group,
+         rf"newsfeed worker: not authorised: User:{no_group} needs an ALLOW ACL for Read on group '{app}' "
+         rf"\(GroupAuthorizationFailedError\); grant Read on the prefix '{app}' .*"),
+        (["tail", "--from-beginning", "--max", "1"], reader,
+         rf"newsfeed tail: not authorised: User:{reader} needs an ALLOW ACL for Read on group 'newsfeed-tail-\w+' "
+         r"\(GroupAuthorizationFailedError\); pass --group with a group it may read, or grant Read on the prefix "
+         r"newsfeed-tail- \(tail without --group makes a new group each time\)"),
+        (["tail", "--topic", "raw", "--group", "my-service"], reader,
+         rf"newsfeed tail: not authorised: User:{reader} needs an ALLOW ACL for Read on topic '{prefix}raw' "
+         r"\(TopicAuthorizationFailedError\)"),
+        (["status"], reader,
+         rf"newsfeed status: not authorised: User:{reader} needs an ALLOW ACL for Describe on group '{app}' "
+         r"\(GroupAuthorizationFailedError\); grant Describe on the prefix .*"),
+        (["topics"], reader,
+         rf"newsfeed topics: not authorised: User:{reader} needs an ALLOW ACL for Create on topic .*"),
+        (["feeds", "http://127.0.0.1:9/rss", "--once"], producer,
+         rf"newsfeed feeds: not authorised: User:{producer} needs an ALLOW ACL for Write on topic '{prefix}deadletter', "
+         rf"Read and Write on topic '{prefix}feed-state' \(TopicAuthorizationFailedError\)"),
+    ]
+    for args, user, expected in cases:
+        done = newsfeed(*args, env=ns.env(user, NEWSFEED_FEEDS_HTTP_PORT=0),
+                        timeout=60)
+        print(f"$ newsfeed {' '.join(args)}  -> exit {done.returncode}\n{done.stderr}")
+        assert done.returncode == 2, done.stdout + done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert re.fullmatch(expected, lines[-1]), lines[-1]
+        assert len(lines) == 1 or args[0] == "feeds", done.stderr   # the poller logs its start before
+        assert "Traceback" not in done.stderr and "──" not in done.stderr
+
+
+def test_status_and_feeds_principals_work_with_the_readme_acls(ns):
+    status = ns.user("status", acls.status_acls(ns.settings))
+    feeds = ns.user("feeds", acls.feeds_acls(ns.settings))
+    done = newsfeed("status", "--json", "--interval", "0.5", env=ns.env(status))
+    assert done.returncode == 0 and orjson.loads(done.stdout)["stages"], done.stderr
+    polled = newsfeed("feeds", "http://127.0.0.1:9/rss", "--once", env=ns.env(feeds, NEWSFEED_FEEDS_HTTP_PORT=0))
+    assert polled.returncode == 0 and "feeds polled: 1" in polled.stdout, polled.stdout + polled.stderr
+    assert "not on the cluster" not in polled.stderr and "left to the cluster" not in polled.stderr

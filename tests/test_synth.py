@@ -1,6 +1,9 @@
 """Synthetic load: deterministic, mixed as asked, uniques not near-duplicates of each other."""
 
 import itertools
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -57,3 +60,14 @@ def test_seed_length_articles_are_as_long_as_the_seeds_and_still_unique():
     assert max(len(x & y) / len(x | y) for x, y in itertools.combinations(sets, 2)) < 0.4
     with pytest.raises(ValueError, match="length"):
         synthesize(3, SEEDS, length="long")
+
+
+def test_synthesize_outside_the_checkout_names_the_missing_seeds(tmp_path):
+    """Run where there is no seeds/ (an installed package): one line saying so, exit 2, before any broker wait."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "replay", "--synthesize", "5"], cwd=tmp_path,
+                          env={**os.environ, "NEWSFEED_BROKER": "127.0.0.1:9", "COLUMNS": "80"},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "the synthetic load is built from seed articles, and seeds/ has none (no such directory): run from the "
+        "newsfeed checkout (its seeds/), or name a directory of .txt articles"]

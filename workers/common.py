@@ -42,7 +42,7 @@ async def out(what: str, fn, *args, **kwargs):
 
 async def delivered(to: faust.TopicT, **kwargs) -> None:
     """Send and wait for the broker's acknowledgement (final outputs: the sink must know it is written)."""
-    await (await to.send(**kwargs))
+    await outputs.delivered(to, **kwargs)
 
 
 deadletter_topic = topic("deadletter")

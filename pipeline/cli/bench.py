@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import statistics
 import time
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Optional
 
 import orjson
 import typer
+from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from .common import RATE, cli, connect, console, out, settings_or_exit
@@ -40,6 +43,7 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
     """Run the pipeline on a synthetic load and report throughput, latency, resources, dedup quality and
     the ratio to bare spaCy measured in the same run."""
     from pipeline.tools.bench import chart, run_bench
+    from pipeline.tools.synth import seed_texts
 
     try:
         counts = [int(w) for w in workers.split(",") if w.strip()]
@@ -62,6 +66,11 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
     if not engines or set(engines) - {"tansu", "kafka"}:
         console.print(f"[red]--engine:[/red] expected tansu, kafka or a list like tansu,kafka; got {engine!r}")
         raise typer.Exit(2)
+    try:
+        seed_texts(seeds)
+    except ValueError as exc:
+        console.print(f"[red]--seeds:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     settings = settings_or_exit()
     if settings.broker:   # a cluster of yours: its certificate and our credentials checked first
         connect(settings, settings.broker)
@@ -80,7 +89,7 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
         chart(result, png_path)
         timeline = result.pop("timeline")
         json_path.write_bytes(orjson.dumps({**result, "timeline": timeline}, option=orjson.OPT_INDENT_2))
-        out.print(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
+        show(_bench_table(result, f"newsfeed bench — {n} {language} docs from {seeds} ({mix}, {length} length, "
                                        f"~{result['mean_chars']} chars), {count} worker(s), rate {rate or 'max'}"
                                        f"{', NER pinned' if pin_ner else ''}, metrics {switch}, broker {eng}"
                                        f"{', ' + variant if variant else ''}"))
@@ -89,14 +98,31 @@ def bench(n: int = typer.Option(2000, "--n", min=10, help="synthetic articles"),
     if len(counts) > 1:
         for eng in engines:
             for variant, _env in variants:
-                out.print(_scaling_table([r for r in results if r["variant"] == variant and r["engine"] == eng],
+                show(_scaling_table([r for r in results if r["variant"] == variant and r["engine"] == eng],
                                          f"{eng} {variant}".strip()))
     if len(engines) > 1:
-        out.print(_engines_table(results))
+        show(_engines_table(results))
     if before_env:
-        out.print(_before_after_table(results, before))
+        show(_before_after_table(results, before))
     if len(set(switches)) > 1:
-        out.print(_metrics_cost_table(results))
+        show(_metrics_cost_table(results))
+
+
+def show(table: Table) -> None:
+    """A table as rich draws it on a terminal; into a file or a pipe (a log, CI) a Markdown table at its natural
+    width, title and caption on lines of their own: rich would wrap every cell to 80 columns there."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    title, caption = table.title, table.caption
+    table.title = table.caption = None
+    table.box = box.MARKDOWN
+    plain = Console(file=io.StringIO(), width=100_000, no_color=True, highlight=False, emoji=False, markup=False)
+    plain.print(table)
+    rows = [line.rstrip() for line in plain.file.getvalue().splitlines() if line.strip()]
+    out.file.write("\n".join(["", *([str(title), ""] if title else []), *rows, *([str(caption)] if caption else []),
+                              ""]) + "\n")
+    out.file.flush()
 
 
 def _median(runs: list[dict], value) -> float | None:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from pipeline import config as config_mod
+from pipeline.kafka.authorization import Needs, check_topics, explain, find_refusal
 from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.security import BrokerRefused, check_broker
 from pipeline.kafka.topics import create_topics as _create_topics
@@ -47,6 +48,21 @@ def with_broker(what: str, fn: Callable[[], T], settings: config_mod.Settings) -
 
 
 _checked: set[str] = set()
+_needs: list[tuple[Needs, config_mod.Settings]] = []
+
+
+def needs_acls(settings: config_mod.Settings, needs: Needs) -> None:
+    """What the running command does on topics and groups, so a refusal says which ACL it lacks (`main`)."""
+    _needs[:] = [(needs, settings)]
+
+
+def refusal_line(exc: BaseException) -> str | None:
+    """The one line an authorisation refusal anywhere in the running command ends with; None for other errors."""
+    refused = find_refusal(exc)
+    if refused is None:
+        return None
+    needs, settings = _needs[0] if _needs else (Needs("newsfeed"), config_mod.load())
+    return str(explain(refused, settings, needs))
 
 
 def connect(settings: config_mod.Settings, address: str) -> str:
@@ -58,13 +74,26 @@ def connect(settings: config_mod.Settings, address: str) -> str:
     return address
 
 
-def create_topics(settings: config_mod.Settings, address: str) -> list[str]:
+def create_topics(settings: config_mod.Settings, address: str, needed: tuple[str, ...] | None = None) -> list[str]:
+    """Create every newsfeed topic this principal may create and that does not exist yet. `needed`: the topics
+    (names without the prefix) the command uses; of those, any it can neither see nor create gets a note (the
+    others are not its business: a worker has no ACL on feed-state). None: `newsfeed topics`, for which a
+    refusal is an error naming the ACL."""
     connect(settings, address)
     denied: list[str] = []
     created = with_broker("topics", lambda: _create_topics(settings, address, denied), settings)
-    if denied:
-        console.print(f"[yellow]topics this principal can neither see nor create, left to the cluster's admin "
-                      f"(`newsfeed topics`): {', '.join(denied)}[/yellow]", highlight=False, soft_wrap=True)
+    if needed is None and denied:
+        from kafka.errors import TopicAuthorizationFailedError
+
+        needs_acls(settings, Needs("newsfeed topics", ops={"topic": "Create"}, hints={
+            "topic": f"or grant Create on the prefix '{settings.topic_prefix}' (--resource-pattern-type prefixed), "
+                     "or run it as a super user"}))
+        raise TopicAuthorizationFailedError(denied)
+    missing = [t for t in denied if t.removeprefix(settings.topic_prefix) in (needed or ())]
+    if missing:   # invisible: no ACL on them (a refusal, one line naming the ACL), or not created yet
+        check_topics(address, settings, missing)
+        console.print(f"[yellow]{', '.join(missing)}: not on the cluster yet, and this principal may not create "
+                      "them: an admin creates them (`newsfeed topics`)[/yellow]", highlight=False, soft_wrap=True)
     return created
 
 

@@ -10,7 +10,10 @@ from typing import List, Optional
 
 import typer
 
-from .common import cli, console, create_topics, out, require_broker, settings_or_exit
+from pipeline.kafka.acls import FEEDS_TOPICS
+from pipeline.kafka.authorization import Needs, check_topics
+
+from .common import cli, console, create_topics, needs_acls, out, require_broker, settings_or_exit
 
 
 def feed_settings_or_exit(interval: float | None = None):
@@ -47,7 +50,7 @@ def poll_once(urls: list[str], address: str, settings, fs):
     poller = FeedPoller(urls, address, settings, fs)
     try:
         poller.start()
-        return poller.poll_once()
+        return poller.poll_once(slack=fs.due_slack)
     finally:
         poller.close()
 
@@ -75,10 +78,13 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
     from pipeline.runtime.http import bind, serve_in_thread
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)   # its connection chatter (~100 lines a start)
     settings, fs = settings_or_exit(), feed_settings_or_exit(interval)
+    needs_acls(settings, Needs("newsfeed feeds", ops={"topic": "Write"}, topic_ops={"feed-state": "Read and Write"}))
     urls = feed_urls_or_exit(sources)
     address = require_broker(settings)
-    create_topics(settings, address)
+    create_topics(settings, address, needed=tuple(FEEDS_TOPICS))
+    check_topics(address, settings, [settings.topic("feed-state")])   # its state is read before anything else
     ready = Readiness(("state", "feed state not read from the broker yet"))
     stop_http = serve_in_thread(bind(settings.http_host, fs.http_port), ready) if fs.http_port else None
     stop = threading.Event()
@@ -89,7 +95,7 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
         poller.start()
         ready.ok("state")
         if once:
-            summary = poller.poll_once()
+            summary = poller.poll_once(slack=fs.due_slack)
             print_summary(summary, settings)
             raise typer.Exit(1 if any(e.startswith("produce:") for e in summary.errors) else 0)
         poller.run(stop)

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from pipeline.kafka.broker import broker_address
+from pipeline.kafka.topics import TOPICS
 from pipeline.runtime.health import READY_LINE
 
 from .common import LIMIT, RATE, REPEAT, cli, console, create_topics, out, output_dir_or_exit, settings_or_exit
@@ -39,7 +40,7 @@ def run(paths: Optional[List[str]] = typer.Argument(
     output = output or settings.output_dir
     output_dir_or_exit(output)
     with broker_address(settings.broker) as address:
-        create_topics(settings, address)
+        create_topics(settings, address, needed=tuple(TOPICS))
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_OUTPUT_DIR": str(output)}
         log_path = output / "worker.log"
         startup = _StartupWatch(log_path, time.monotonic())

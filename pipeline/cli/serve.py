@@ -11,11 +11,14 @@ from typing import Optional
 import typer
 
 from pipeline.config import Settings, group_id
+from pipeline.kafka.acls import WORKER_TOPICS
+from pipeline.kafka.authorization import Needs
 from pipeline.kafka.broker import ENGINES, BrokerError, MissingTool, broker_address, make_broker
 from pipeline.kafka.io import with_broker_retry
-from pipeline.kafka.topics import TOPICS
+from pipeline.kafka.topics import AGENT_INPUTS, TOPICS, stage_of_agent
 
-from .common import cli, console, create_topics, out, output_dir_or_exit, require_broker, settings_or_exit
+from .common import (cli, console, create_topics, needs_acls, out, output_dir_or_exit, require_broker,
+                     settings_or_exit)
 
 
 class _StopRequested(Exception):
@@ -58,7 +61,7 @@ def broker(port: int = typer.Option(9092, help="port on 127.0.0.1 (0: any free p
         if engine == "kafka":
             console.print("starting Apache Kafka (the first start fetches its jars from Maven Central)…")
         b.start()
-        create_topics(settings, b.address)
+        create_topics(settings, b.address, needed=tuple(TOPICS))
         where = "memory storage" if engine == "tansu" else f"data and logs in {b.root}"
         out.print(f"newsfeed broker listening on {b.address} (loopback only, {where})", highlight=False)
         out.print(b.version, highlight=False)
@@ -126,8 +129,20 @@ def worker(loglevel: str = typer.Option("info", "--loglevel", "-l", callback=_lo
 
 
 def _run_worker(settings, loglevel: str) -> None:
+    from pipeline.kafka.authorization import check_group, check_topics
+
+    needs_acls(settings, Needs("newsfeed worker", ops={"topic": "Read", "group": "Read"},
+                               topic_ops={name: " and ".join(op.title() for op in ops)
+                                          for name, ops in WORKER_TOPICS.items()},
+                               names={"group": group_id(settings)},
+                               hints={"group": f"grant Read on the prefix '{settings.app_id}' "
+                                               "(--resource-pattern-type prefixed): every stage layout's group"}))
     with broker_address(settings.broker) as address:
-        create_topics(settings, address)
+        create_topics(settings, address, needed=tuple(WORKER_TOPICS))
+        if settings.security.protocol != "PLAINTEXT":   # refusals as one line before Faust starts
+            check_topics(address, settings, [settings.topic(topic) for agent, topic in AGENT_INPUTS.items()
+                                             if stage_of_agent(agent) in settings.stages])
+            check_group(address, settings, group_id(settings))
         carry_offsets_over(settings, address)
         os.environ["NEWSFEED_BROKER"] = address
         from workers.app import app, shutdown_children
@@ -158,11 +173,20 @@ def tail(topic: str = typer.Option("enriched", "--topic", "-t", help="topic name
 
     from kafka import KafkaConsumer
 
+    from pipeline.kafka.authorization import check_topics
+
     stop_on_signals()
     settings = settings_or_exit()
     name = topic if topic.startswith(settings.topic_prefix) else settings.topic(topic)
+    group_name = group or f"newsfeed-tail-{uuid.uuid4().hex[:8]}"
+    needs_acls(settings, Needs("newsfeed tail", ops={"topic": "Read", "group": "Read"}, names={"group": group_name},
+                               hints={"group": "pass --group with a group it may read, or grant Read on the prefix "
+                                               "newsfeed-tail- (tail without --group makes a new group each time)"
+                                      if not group else "pass --group with a group it may read"}))
+    address = require_broker(settings)
+    check_topics(address, settings, [name])
     consumer = KafkaConsumer(
-        name, bootstrap_servers=require_broker(settings), group_id=group or f"newsfeed-tail-{uuid.uuid4().hex[:8]}",
+        name, bootstrap_servers=address, group_id=group_name,
         auto_offset_reset="earliest" if from_beginning else "latest", enable_auto_commit=True,
         session_timeout_ms=int(settings.session_timeout * 1000),
         heartbeat_interval_ms=int(settings.session_timeout * 1000 / 6), **settings.kafka_python_security())

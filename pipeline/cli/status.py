@@ -12,7 +12,9 @@ from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 
-from .common import cli, out, require_broker, settings_or_exit, with_broker
+from pipeline.kafka.authorization import Needs
+
+from .common import cli, needs_acls, out, require_broker, settings_or_exit, with_broker
 
 
 def report(settings, address: str, before: list, after: list, seconds: float) -> dict:
@@ -70,6 +72,10 @@ def status(interval: float = typer.Option(2.0, "--interval", min=0.2, help="seco
     from pipeline.kafka.lag import snapshot
 
     settings = settings_or_exit()
+    needs_acls(settings, Needs("newsfeed status", ops={"topic": "Read", "group": "Describe"},
+                               names={"group": settings.app_id},
+                               hints={"group": f"grant Describe on the prefix '{settings.app_id}' "
+                                               "(--resource-pattern-type prefixed): every worker layout's group"}))
     address = require_broker(settings)
     read = lambda: with_broker("status", lambda: snapshot(settings, address), settings)  # noqa: E731
     before, taken = read(), time.monotonic()

@@ -42,6 +42,9 @@ class FeedSettings:
     seen_keep: int = field(default_factory=lambda: int(_env("NEWSFEED_FEEDS_SEEN_KEEP", "2000")))
     shard: tuple[int, int] = field(default_factory=lambda: _shard(_env("NEWSFEED_FEEDS_SHARD", "0/1")))
     http_port: int = field(default_factory=lambda: int(_env("NEWSFEED_FEEDS_HTTP_PORT", "6067")))
+    # a one-shot run (--once, `newsfeed run URL`) counts a feed due this many seconds before its time: cron
+    # starts a little early or late, and a run a second early would otherwise skip every feed until the next
+    due_slack: float = field(default_factory=lambda: float(_env("NEWSFEED_FEEDS_DUE_SLACK", "30")))
     fetch_pages: bool = field(default_factory=lambda: _env("NEWSFEED_FEEDS_FETCH_PAGES", "1") not in ("0", "false", "no"))
 
 

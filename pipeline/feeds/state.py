@@ -23,12 +23,13 @@ class FeedState:
         self.url = self.url or self.feed
         self._seen_set = set(self.seen)
 
-    def due_at(self, interval: float) -> float:
+    def due_at(self, interval: float, slack: float = 0.0) -> float:
         """When the next poll is due: the stored time, or sooner when the poll interval was shortened since
-        (`--interval`); after a failure the backoff or the server's Retry-After stands."""
+        (`--interval`), `slack` seconds earlier still; after a failure the backoff or the server's Retry-After
+        stands, to the second."""
         if self.failures:
             return self.next_poll_at
-        return min(self.next_poll_at, self.polled_at + interval)
+        return min(self.next_poll_at, self.polled_at + interval) - slack
 
     def has_seen(self, keys: list[str]) -> bool:
         return any(k in self._seen_set for k in keys)

@@ -21,6 +21,9 @@ WORKER_TOPICS = {
     "duplicates": ("READ", "WRITE"),
     "deadletter": ("READ", "WRITE"),
     "dedup-index": ("READ", "WRITE"),
+    "tagged": ("READ", "WRITE"),
+    "story-log": ("READ", "WRITE"),
+    "stories": ("READ", "WRITE"),
 }
 
 
@@ -31,6 +34,23 @@ def worker_acls(settings: Settings) -> list[Grant]:
     return topics + [("GROUP", settings.app_id, "PREFIXED", "READ")]
 
 
+# the feed poller (`newsfeed feeds`): sends articles and dead letters, reads back and writes its own state;
+# it reads feed-state by partition (no consumer group)
+FEEDS_TOPICS = {"raw": ("WRITE",), "deadletter": ("WRITE",), "feed-state": ("READ", "WRITE")}
+# `newsfeed status`: one Fetch per input topic partition for its high watermark, the last enriched records for
+# the latency, and the workers' committed offsets (Describe on their groups)
+STATUS_TOPICS = ("raw", "languaged", "unique", "tagged", "duplicates", "deadletter", "enriched")
+
+
+def feeds_acls(settings: Settings) -> list[Grant]:
+    return [("TOPIC", settings.topic(name), "LITERAL", op) for name, ops in FEEDS_TOPICS.items() for op in ops]
+
+
+def status_acls(settings: Settings) -> list[Grant]:
+    return ([("TOPIC", settings.topic(name), "LITERAL", "READ") for name in STATUS_TOPICS]
+            + [("GROUP", settings.app_id, "PREFIXED", "DESCRIBE")])
+
+
 def producer_acls(settings: Settings) -> list[Grant]:
     """`newsfeed replay`, or any service sending raw articles."""
     return [("TOPIC", settings.topic("raw"), "LITERAL", "WRITE")]
@@ -38,8 +58,10 @@ def producer_acls(settings: Settings) -> list[Grant]:
 
 def reader_acls(settings: Settings, group: str, pattern: str = "LITERAL") -> list[Grant]:
     """A service reading the enriched topic in consumer group `group` (`newsfeed tail` makes a new
-    group named newsfeed-tail-<random> each time: PREFIXED newsfeed-tail-)."""
-    return [("TOPIC", settings.topic("enriched"), "LITERAL", "READ"), ("GROUP", group, pattern, "READ")]
+    group named newsfeed-tail-<random> each time: PREFIXED newsfeed-tail-), and the story summaries
+    (`newsfeed stories` reads them by partition, without a group)."""
+    return [("TOPIC", settings.topic("enriched"), "LITERAL", "READ"), ("TOPIC", settings.topic("stories"), "LITERAL", "READ"),
+            ("GROUP", group, pattern, "READ")]
 
 
 def admin_acls(settings: Settings) -> list[Grant]:

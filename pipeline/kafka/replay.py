@@ -15,6 +15,7 @@ import orjson
 
 from pipeline.contracts import codec
 from pipeline.config import Settings
+from pipeline.kafka.authorization import find_refusal
 from pipeline.contracts.records import check_dates, content_id, raw_article, utc_now
 from pipeline.stages.text import title_and_body
 
@@ -165,6 +166,7 @@ class ReplayResult:
     elapsed: float = 0.0
     keys: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: BaseException | None = None   # an authorisation refusal: every send would meet it
 
     @property
     def rate(self) -> float:
@@ -179,12 +181,14 @@ def producer(bootstrap: str, settings: Settings):
 
     from pipeline.kafka.io import with_broker_retry
 
-    wait_ms = int(settings.broker_wait * 1000)
+    wait_ms = max(int(settings.broker_wait * 1000), 30000)
+    linger_ms = 5
     return with_broker_retry("replay", lambda: KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=linger_ms,
         max_request_size=max(4 * 1024 * 1024, 2 * settings.max_message_bytes + 65536),
-        retries=2**31 - 1, retry_backoff_ms=200, delivery_timeout_ms=max(wait_ms, 30000),
-        max_block_ms=max(wait_ms, 30000), request_timeout_ms=min(30000, max(wait_ms, 30000) - 1),
+        retries=2**31 - 1, retry_backoff_ms=200, delivery_timeout_ms=wait_ms, max_block_ms=wait_ms,
+        # kafka-python insists on delivery > linger + request (a NEWSFEED_BROKER_WAIT <= 30 s broke that)
+        request_timeout_ms=min(30000, wait_ms - linger_ms - 1),
         **settings.kafka_python_security()),
         settings.broker_wait, log=lambda m: print(m, file=sys.stderr))
 
@@ -222,6 +226,7 @@ def replay(source: Iterable[Item], bootstrap: str, settings: Settings, rate: flo
             except Exception as exc:
                 result.failed += 1
                 result.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+                result.refused = result.refused or find_refusal(exc)
     finally:
         bar.close()
         prod.close()

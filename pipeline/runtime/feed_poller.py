@@ -84,17 +84,18 @@ class FeedPoller:
         if self.producer is not None:
             self.producer.close()
 
-    def due(self, now: float) -> list[FeedState]:
-        return [s for s in self.states.values() if s.due_at(self.fs.interval) <= now]
+    def due(self, now: float, slack: float = 0.0) -> list[FeedState]:
+        return [s for s in self.states.values() if s.due_at(self.fs.interval, slack) <= now]
 
     def next_due(self) -> float:
         return min((s.due_at(self.fs.interval) for s in self.states.values()), default=time.time() + self.fs.interval)
 
-    def poll_once(self, now: float | None = None, summary: Summary | None = None) -> Summary:
-        """Poll every feed that is due, concurrently; return when each poll's output is acknowledged."""
+    def poll_once(self, now: float | None = None, summary: Summary | None = None, slack: float = 0.0) -> Summary:
+        """Poll every feed that is due (or due within `slack` seconds: a one-shot run from cron), concurrently;
+        return when each poll's output is acknowledged."""
         summary = summary or Summary()
         now = time.time() if now is None else now
-        due = self.due(now)
+        due = self.due(now, slack)
         summary.not_due += len(self.states) - len(due)
         futures = {self.feed_pool.submit(poll_feed, s, self.fetcher, self.robots, self.fs, self.page_pool, now): s
                    for s in due}

@@ -24,10 +24,10 @@ log = logging.getLogger("newsfeed.outputs")
 on_error: list[Callable[[str, BaseException], None]] = []
 
 
-def _exit_without_commit(what: str, exc: BaseException, waited: float) -> None:
-    log.critical("output %s still failing after %.0fs (NEWSFEED_OUTPUT_WAIT): %s: %s; exiting with code %d "
+def _exit_without_commit(what: str, exc: BaseException, waited: float, wait: float) -> None:
+    log.critical("output %s still failing after %.0fs (NEWSFEED_OUTPUT_WAIT=%g): %s: %s; exiting with code %d "
                  "without committing, so the unwritten inputs are read again after a restart",
-                 what, waited, type(exc).__name__, exc, EXIT_OUTPUT_FAILED)
+                 what, waited, wait, type(exc).__name__, exc, EXIT_OUTPUT_FAILED)
     sys.stderr.flush()
     os._exit(EXIT_OUTPUT_FAILED)
 
@@ -49,8 +49,9 @@ async def write(what: str, fn: Callable[..., Any | Awaitable[Any]], *args: Any, 
             for callback in on_error:
                 callback(what, exc)
             readiness.fail("outputs", f"{what}: {type(exc).__name__}: {exc}")
-            if waited + delay > wait:
-                _exit_without_commit(what, exc, waited)
+            if waited >= wait:
+                _exit_without_commit(what, exc, waited, wait)
+            delay = min(delay, wait - waited)   # the last attempt falls on the wait itself, not before it
             log.error("output %s failed (attempt %d, %.0fs so far): %s: %s; retrying in %.1fs; the input stays "
                       "uncommitted", what, attempt, waited, type(exc).__name__, exc, delay)
             await asyncio.sleep(delay)
@@ -61,3 +62,12 @@ async def write(what: str, fn: Callable[..., Any | Awaitable[Any]], *args: Any, 
                         time.monotonic() - started)
             readiness.ok("outputs")
         return result
+
+
+async def delivered(topic: Any, **kwargs: Any) -> Any:
+    """Send to a Faust topic and wait for the broker's acknowledgement. Faust also sets a failed send's error
+    on its FutureMessage, which nobody awaits: retrieved here, so each failed attempt logs `write`'s retry
+    line and not a 'FutureMessage exception was never retrieved' traceback."""
+    message = topic.as_future_message(**kwargs)
+    message.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await (await topic.publish_message(message))

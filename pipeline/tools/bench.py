@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +22,7 @@ import psutil
 from pipeline.kafka.broker import make_broker
 from pipeline.config import Settings
 from pipeline.kafka.outcomes import collect
+from pipeline.tools.process_monitor import ProcessMonitor
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready
 from pipeline.contracts.records import parse_time
 from pipeline.kafka.replay import Item, replay
@@ -31,37 +31,6 @@ from pipeline.stages.text import clean
 from pipeline.kafka.topics import create_topics
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class ProcessMonitor(threading.Thread):
-    """Samples CPU time and RSS of a set of processes twice a second."""
-
-    def __init__(self, procs: dict[str, int]):
-        super().__init__(daemon=True)
-        self.procs = {name: psutil.Process(pid) for name, pid in procs.items()}
-        self.peak_rss = {name: 0 for name in procs}
-        self.cpu = {name: 0.0 for name in procs}
-        self.samples: list[tuple[float, dict[str, float]]] = []   # (wall clock, CPU seconds so far)
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.sample()
-            self._stop_event.wait(0.5)
-
-    def sample(self) -> None:
-        for name, proc in self.procs.items():
-            try:
-                self.peak_rss[name] = max(self.peak_rss[name], proc.memory_info().rss)
-                times = proc.cpu_times()
-                self.cpu[name] = times.user + times.system
-            except psutil.Error:
-                pass
-        self.samples.append((time.time(), dict(self.cpu)))
-
-    def stop(self) -> None:
-        self.sample()
-        self._stop_event.set()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -193,7 +162,8 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         latencies.append(arrived - produced)
         timeline.append((arrived - t0, arrived - produced))
     result["latency_s"] = {f"p{q}": round(_percentile(latencies, q), 3) for q in (50, 95, 99)}
-    result["processes"] = {name: {"cpu_s": round(monitor.cpu[name] - cpu_before.get(name, 0), 1),
+    # CPU seconds to the millisecond: a per-article figure of a light process over a short run needs them
+    result["processes"] = {name: {"cpu_s": round(monitor.cpu[name] - cpu_before.get(name, 0), 3),
                                   "cpu_util": round((monitor.cpu[name] - cpu_before.get(name, 0)) / wall, 2),
                                   "peak_rss_mb": round(monitor.peak_rss[name] / 1e6)} for name in monitor.procs}
     # the worker loops' CPU (everything but NER) per article, and peak RSS of the worker and NER processes

@@ -73,7 +73,15 @@ def near_duplicate(text: str, kind: str, rng: random.Random) -> str:
 
 
 def seed_texts(seed_dir: Path) -> list[str]:
-    return [clean(p.read_text("utf-8")).text for p in sorted(Path(seed_dir).glob("*.txt"))]
+    """The cleaned texts of the directory's .txt articles; a ValueError (exit 2) naming it when there are none,
+    e.g. the default `seeds/` outside the newsfeed checkout."""
+    seed_dir = Path(seed_dir)
+    texts = [clean(p.read_text("utf-8")).text for p in sorted(seed_dir.glob("*.txt"))]
+    if not any(sentences(t) for t in texts):
+        found = "no such directory" if not seed_dir.is_dir() else "no .txt article with whole sentences in it"
+        raise ValueError(f"the synthetic load is built from seed articles, and {seed_dir}/ has none ({found}): "
+                         "run from the newsfeed checkout (its seeds/), or name a directory of .txt articles")
+    return texts
 
 
 @dataclass

@@ -8,6 +8,9 @@ import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import java.io.FileReader;
+import java.io.IOException;
+import java.io.Reader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,11 +19,18 @@ import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** Reads newsfeed's enriched topic and checks every record against schemas/enriched-article.v2.json;
  *  prints `valid KEY LANGUAGE STORY_ID FOCUS_COUNTRIES` per record.
- *  Usage: EnrichedConsumer BOOTSTRAP TOPIC SCHEMA_DIR COUNT GROUP; exit 1 at the first invalid record. */
+ *  Usage: EnrichedConsumer BOOTSTRAP TOPIC SCHEMA_DIR COUNT GROUP [CLIENT_PROPERTIES]; exit 1 at the first
+ *  invalid record. CLIENT_PROPERTIES: a Kafka client properties file (as --consumer.config takes), e.g.
+ *  security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.type/location for a secured cluster.
+ *  Exit 2 when the brokers cannot be reached, refuse the credentials or the ACLs within 20 s. */
 public class EnrichedConsumer {
     static final String SCHEMA_ID = "https://newsfeed.example/schemas/";
 
@@ -49,7 +59,17 @@ public class EnrichedConsumer {
         props.put("auto.offset.reset", "earliest");
         props.put("key.deserializer", StringDeserializer.class.getName());
         props.put("value.deserializer", StringDeserializer.class.getName());
+        if (args.length > 5) {
+            try (Reader in = new FileReader(args[5])) {
+                props.load(in);
+            } catch (IOException e) {
+                fail("cannot read the client properties file " + args[5] + ": " + e.getMessage());
+            }
+        }
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+            // a TLS or SASL listener met with the wrong settings never answers a plaintext client: the
+            // client would retry silently forever, so the first metadata request gets a deadline
+            consumer.partitionsFor(topic, Duration.ofSeconds(20));
             consumer.subscribe(List.of(topic));
             int read = 0;
             while (read < count) {
@@ -66,6 +86,18 @@ public class EnrichedConsumer {
                     read++;
                 }
             }
+        } catch (TimeoutException e) {
+            fail("no answer from " + bootstrap + " within 20 s (" + props.getProperty("security.protocol", "PLAINTEXT")
+                 + "): a TLS or SASL listener needs its client settings in a properties file, the 6th argument");
+        } catch (AuthenticationException | AuthorizationException e) {
+            fail(e.getClass().getSimpleName() + ": " + e.getMessage());
+        } catch (KafkaException e) {
+            fail("the Kafka client could not start: " + e.getMessage());
         }
+    }
+
+    static void fail(String message) {
+        System.err.println("EnrichedConsumer: " + message);
+        System.exit(2);
     }
 }
