@@ -6,7 +6,7 @@ and `<t>_<n>ecbplus.xml` about the other; gold story = topic + sub-topic. Only t
 `--data` is either a git directory of that repository (what `fetch` / `git clone --bare` gives) or a directory
 holding the topic folders (`ECB+.zip` unpacked).
 
-The multilingual set (bench/data/stories_multilingual.jsonl, written for this bench): 10 events in pairs of
+The multilingual set (bench/fixtures/stories_multilingual.jsonl, written for this bench): 10 events in pairs of
 look-alikes (two earthquakes, two central-bank decisions, two derailments, two wildfires, two elections),
 each told once in en, fr, de, es, pl and ru.
 """
@@ -25,7 +25,7 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ECB = Path("/work/.mirror/tommasoc80+EventStoryLine/repo")
 ECB_FOLDER = "ECB+_LREC2014/ECB+"
-MULTILINGUAL = ROOT / "bench" / "data" / "stories_multilingual.jsonl"
+MULTILINGUAL = ROOT / "bench" / "fixtures" / "stories_multilingual.jsonl"
 _NO_SPACE_BEFORE = re.compile(r" ([.,;:!?%)\]'’]|n't|'s|'re|'ll|'ve|'d|'m)")
 
 

@@ -36,7 +36,7 @@ def seeds() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def multilingual() -> list[dict]:
-    lines = (ROOT / "bench" / "data" / "stories_multilingual.jsonl").read_text("utf-8").splitlines()
+    lines = (ROOT / "bench" / "fixtures" / "stories_multilingual.jsonl").read_text("utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
     return [{"id": f"ml-{i}", "title": r["title"], "text": r["text"], "language": {"code": r["lang"]},
              "source": r["source"], "event": r["event"], "ingested_at": "2025-06-01T12:00:00Z"}
