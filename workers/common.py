@@ -71,8 +71,11 @@ class PartitionState:
 
     registered: dict[str, "PartitionState"] = {}   # input topic name -> its state
 
-    def __init__(self, input_topic: str, load: Callable[[int], Any]) -> None:
-        self.load, self.cache = load, {}
+    def __init__(self, input_topic: str, load: Callable[[int], Any], eager: bool = True) -> None:
+        """eager=False: rebuilt at the agent's first record instead of on assignment. For an agent that
+        processes one record at a time and writes its state log as it goes: a record still in flight when
+        the partition came back to this process is logged before the rebuild reads the log."""
+        self.load, self.cache, self.eager = load, {}, eager
         PartitionState.registered[settings.topic(input_topic)] = self
 
     def rebuild(self, partition: int) -> asyncio.Future:
@@ -95,7 +98,7 @@ readiness.pending("models", {s for s in settings.stages if s in ("language", "en
 async def _joined(app, assigned, **kwargs) -> None:
     readiness.ok("assignment")
     for tp in assigned:
-        if tp.topic in PartitionState.registered:
+        if tp.topic in PartitionState.registered and PartitionState.registered[tp.topic].eager:
             PartitionState.registered[tp.topic].rebuild(tp.partition)
 
 

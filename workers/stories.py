@@ -30,6 +30,7 @@ def _rebuild(_partition: int) -> tuple[StoryIndex, set[str]]:
     started = time.monotonic()
     index, events = load_story_index(settings)
     on_enriched = ids_on_enriched()
+    changed.update(index.stories)   # the previous owner may have left some summaries unpublished
     log.info("stories rebuilt from %s log events in %.1fs: %s open", events, time.monotonic() - started,
              len(index.stories))
     return index, on_enriched
@@ -40,9 +41,14 @@ async def _assign(index: StoryIndex, record: dict) -> dict:
     A copy takes its original's story, assigned in the original's name if the copy overtook it (copies
     skip NER); the original then keeps that story and adds its entities to it."""
     carried = record.pop("story_features", None)
+    original = record["dedup"].get("duplicate_of")
+    if original and index.knows(original):   # the usual case: no features needed
+        return index.assign(original, None)
     features = (story_codec.from_json(carried) if carried
                 else await in_thread(story_features.features, record))
-    original = record["dedup"].get("duplicate_of")
+    horizon = features.when - index.idle_seconds
+    if any(index.stories[s].last_seen < horizon for s in changed if s in index.stories):
+        await _publish_changed()   # this article's time closes a story whose last summary is not out yet
     if original:
         ref = index.assign_from_copy(original, features)
     else:
@@ -54,13 +60,26 @@ async def _assign(index: StoryIndex, record: dict) -> dict:
     return ref
 
 
-async def _publish(index: StoryIndex, story_id: str) -> None:
-    summary = {"schema_version": 1, **index.summary(story_id), "updated_at": utc_now()}
-    await out("stories topic", stories_topic.send, key=story_id.encode(), value=orjson.dumps(summary))
+# Stories that took an article since their summary was last published: summaries go out once a second, not
+# once an article (merging a big story's names costs milliseconds, and a burst of articles joins few stories)
+changed: set[str] = set()
+
+
+async def _publish_changed() -> None:
+    loaded = state.cache.get(0) if "stories" in settings.stages else None
+    if loaded is None or not loaded.done() or loaded.exception() is not None:
+        return
+    index, _ids = loaded.result()
+    while changed:
+        story_id = changed.pop()
+        if story_id in index.stories:   # not closed meanwhile
+            summary = {"schema_version": 1, **index.summary(story_id), "updated_at": utc_now()}
+            await out("stories topic", stories_topic.send, key=story_id.encode(), value=orjson.dumps(summary))
 
 
 if "stories" in settings.stages:
-    state = PartitionState("tagged", _rebuild)
+    state = PartitionState("tagged", _rebuild, eager=False)
+    app.timer(interval=1.0)(_publish_changed)
 
     @app.agent(tagged_topic, name="stories")
     @crash_stops_worker
@@ -86,4 +105,4 @@ if "stories" in settings.stages:
                 meter.done("assigned", started)
                 await sink(event, record, on_enriched, sink_meter)
             if ref is not None:
-                await _publish(index, ref["id"])
+                changed.add(ref["id"])

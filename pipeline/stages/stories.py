@@ -52,7 +52,8 @@ from pipeline.stages.story_names import merge_names
 
 STORY_WORDS = 150     # top words kept per story centroid
 STORY_ENTITIES = 60
-CANDIDATES = 16       # stories scored exactly, the best by embedding
+CANDIDATES = 16
+RETIRED = 200_000     # article ids of closed stories remembered (~150 B each), newest first kept       # stories scored exactly, the best by embedding
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class StoryIndex:
         self.article_story: dict[str, str] = {}
         self._events: list[dict[str, Any]] = []
         self.from_copy: set[str] = set()   # articles whose story a copy assigned in their name (see refine)
+        # article id -> its story's field, for stories that closed: an article processed again, or a copy of
+        # it, still gets that story (an old-dated article's story can close at the next article already)
+        self.retired: dict[str, dict[str, Any]] = {}
         self._matrix = np.zeros((64, dim), dtype=np.float32)   # unit centroids by slot
         self._slot_story: list[str | None] = [None] * 64
         self._free = list(range(63, -1, -1))
@@ -135,6 +139,8 @@ class StoryIndex:
         known = self.article_story.get(article_id)
         if known is not None:
             return self.stories[known].field()
+        if article_id in self.retired:
+            return dict(self.retired[article_id])
         when = f.when if when is None else when
         self._advance(when)
         story, score = self._best(f)
@@ -202,11 +208,21 @@ class StoryIndex:
         for story in [s for s in self.stories.values() if s.last_seen < horizon]:
             self._close(story)
 
+    def knows(self, article_id: str) -> bool:
+        return article_id in self.article_story or article_id in self.retired
+
+    def _retire(self, article_id: str, ref: dict[str, Any]) -> None:
+        self.retired[article_id] = ref
+        while len(self.retired) > RETIRED:
+            del self.retired[next(iter(self.retired))]
+
     def _close(self, story: Story) -> None:
         del self.stories[story.id]
+        ref = story.field()
         for article_id in story.members:
             self.article_story.pop(article_id, None)
             self.from_copy.discard(article_id)
+            self._retire(article_id, ref)
         self._matrix[story.slot] = 0.0
         self._slot_story[story.slot] = None
         self._free.append(story.slot)
@@ -233,7 +249,10 @@ class StoryIndex:
             return
         self._advance(event["when"])
         if not event["new"] and event["story"] not in self.stories:
-            return   # its story closed before this event's time: nothing open to rebuild
+            # its story closed before this event's time: nothing open to rebuild, the article keeps its story
+            self._retire(event["article"], {"id": event["story"], "first_seen": _iso(event["when"]), "size": 1,
+                                            "new": False, "score": 0.0})
+            return
         f = StoryFeatures(words=event["words"], entities=event["entities"],
                           names={k: tuple(v) for k, v in event["names"].items()},
                           embedding=decode_vector(event["emb"]), when=event["when"], language=event["lang"],
@@ -245,7 +264,7 @@ class StoryIndex:
     # original's name from its own features (same words and embedding, no entities), and the original, when
     # it comes, keeps that story and adds what only it has: its entities.
     def assign_from_copy(self, original_id: str, f: StoryFeatures) -> dict[str, Any]:
-        known = original_id in self.article_story
+        known = self.knows(original_id)
         ref = self.assign(original_id, f)
         if not known:
             self.from_copy.add(original_id)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -13,6 +14,7 @@ from pipeline.stages.canonical import _fold
 SIMILAR = 88   # rapidfuzz ratio (0-100) from which two names of one label are one spelling
 
 
+@lru_cache(maxsize=65536)   # a story's summary is merged again at every article that joins it
 def _folded(name: str) -> str:
     return " ".join(_fold(w) for w in name.split())
 
