@@ -156,3 +156,31 @@ def send_raw(stack: Stack, articles, partition: int | None = None) -> list[str]:
     producer.flush()
     producer.close()
     return [a["id"] for a in articles]
+
+
+def send_with_kills(stack: Stack, steps: list[list[tuple[bytes, bytes]]], kill_after: set[int],
+                    pause: float) -> int:
+    """Produce each step's (key, value) messages to raw, ~20 steps a second; after each step in `kill_after`,
+    let the worker work for `pause` s, SIGKILL the newest worker and start another at once. The kills made."""
+    import signal
+    import time
+
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
+    kills = 0
+    for i, messages in enumerate(steps):
+        for key, value in messages:
+            producer.send(stack.settings.topic("raw"), key=key, value=value)
+        if i in kill_after:
+            producer.flush()
+            time.sleep(pause)
+            victim = stack.workers[-1]
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            kills += 1
+            stack.start_worker()
+        time.sleep(0.05)
+    producer.flush()
+    producer.close()
+    return kills

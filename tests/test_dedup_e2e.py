@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import signal
+import time
 
 import pytest
 
@@ -30,6 +31,10 @@ def test_seeds_replayed_twice_give_five_unique_and_five_exact(stack_factory):
         assert dup["dedup"]["duplicate_of"] == dup_id.split("~")[0]
         assert schemas.errors("duplicate", dup) == []
         assert "entities" not in dup            # copies never reach entity tagging
+    # duplicates.jsonl is written by its own agent, after the duplicates topic
+    deadline = time.monotonic() + 20
+    while len(read_jsonl(stack.output / "duplicates.jsonl")) < 5 and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert len(read_jsonl(stack.output / "duplicates.jsonl")) == 5
 
 

@@ -21,7 +21,7 @@ from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 from pipeline.kafka.topics import create_topics
 
-from conftest import NO_NER, SEEDS, make_stack, send_raw, wait_for_workers
+from conftest import NO_NER, SEEDS, make_stack, send_raw, send_with_kills, wait_for_workers
 
 pytestmark = pytest.mark.slow
 MAX_BYTES = 100_000
@@ -143,25 +143,10 @@ def test_every_input_has_exactly_one_outcome_across_three_sigkills(stack_factory
     bads = [(k, p) for k, p, _ in bad_inputs()[:6]]
     stack.start_worker()
     wait_for_workers(stack, settle=1)
-    producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
-    topic = stack.settings.topic("raw")
-    kills = 0
     started = time.monotonic()
-    for i, article in enumerate(syn.articles):
-        producer.send(topic, key=article["id"].encode(), value=codec.encode({**article, "ingested_at": utc_now()}))
-        if i < len(bads):
-            producer.send(topic, key=bads[i][0].encode(), value=bads[i][1])
-        if i in (30, 75, 120):   # kill mid-stream, restart at once
-            producer.flush()
-            time.sleep(4)
-            victim = stack.workers[-1]
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            kills += 1
-            stack.start_worker()
-        time.sleep(0.05)
-    producer.flush()
-    producer.close()
+    steps = [[(a["id"].encode(), codec.encode({**a, "ingested_at": utc_now()}))]
+             + [(k.encode(), p) for k, p in bads[i:i + 1]] for i, a in enumerate(syn.articles)]
+    kills = send_with_kills(stack, steps, kill_after={30, 75, 120}, pause=4)   # mid-stream, restarted at once
     assert kills == 3
     keys = {a["id"] for a in syn.articles} | {k for k, _ in bads}
     outcomes = stack.outcomes(keys, timeout=400)

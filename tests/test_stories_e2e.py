@@ -5,14 +5,12 @@ leave every article with exactly one story, the one its log entry gave it."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 
 import orjson
 import pytest
-from kafka import KafkaProducer
 
 from pipeline.contracts import codec, schemas
 from pipeline.contracts.records import utc_now
@@ -20,7 +18,7 @@ from pipeline.kafka.io import read_partition
 from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 
-from conftest import ROOT, SEEDS, wait_for_workers
+from conftest import ROOT, SEEDS, send_with_kills, wait_for_workers
 
 pytestmark = pytest.mark.slow
 
@@ -102,22 +100,8 @@ def test_five_sigkills_mid_stream_leave_every_article_one_story(stack_factory):
     syn = synthesize(120, SEEDS, mix="unique=0.7,exact=0.15,near=0.15", seed=27)
     stack.start_worker()
     wait_for_workers(stack, settle=1)
-    producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
-    kills = 0
-    for i, article in enumerate(syn.articles):
-        producer.send(stack.settings.topic("raw"), key=article["id"].encode(),
-                      value=codec.encode({**article, "ingested_at": utc_now()}))
-        if i and i % 20 == 0 and kills < 5:   # kill mid-stream, restart at once
-            producer.flush()
-            time.sleep(3)
-            victim = stack.workers[-1]
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
-            kills += 1
-            stack.start_worker()
-        time.sleep(0.05)
-    producer.flush()
-    producer.close()
+    steps = [[(a["id"].encode(), codec.encode({**a, "ingested_at": utc_now()}))] for a in syn.articles]
+    kills = send_with_kills(stack, steps, kill_after={20, 40, 60, 80, 100}, pause=3)
     assert kills == 5
     keys = {a["id"] for a in syn.articles}
     outcomes = stack.outcomes(keys, timeout=400)

@@ -9,23 +9,19 @@ from pipeline.runtime.supervision import crash_stops_worker
 from workers.common import app, deadletter_topic, out, settings, topic
 from workers.enriched_sink import files
 
-duplicates_topic = topic("duplicates")
+
+def file_sink(source, name: str, file: str, **write_options) -> None:
+    """An agent writing every record of `source` to `file` (idempotent by the record's key)."""
+    @app.agent(source, name=name)
+    @crash_stops_worker
+    async def sink(stream):
+        meter = metrics.stage(name)
+        async for value in stream:
+            started = meter.start()
+            await out(file, files.write, file, codec.decode(value), **write_options)
+            meter.done("written", started)
+
 
 if "sink" in settings.stages:
-    @app.agent(duplicates_topic, name="duplicates-sink")
-    @crash_stops_worker
-    async def duplicates_sink(stream):
-        meter = metrics.stage("duplicates-sink")
-        async for value in stream:
-            started = meter.start()
-            await out("duplicates.jsonl", files.write, "duplicates.jsonl", codec.decode(value))
-            meter.done("written", started)
-
-    @app.agent(deadletter_topic, name="deadletter-sink")
-    @crash_stops_worker
-    async def deadletter_sink(stream):
-        meter = metrics.stage("deadletter-sink")
-        async for value in stream:
-            started = meter.start()
-            await out("deadletter.jsonl", files.write, "deadletter.jsonl", codec.decode(value), key=letter_key)
-            meter.done("written", started)
+    file_sink(topic("duplicates"), "duplicates-sink", "duplicates.jsonl")
+    file_sink(deadletter_topic, "deadletter-sink", "deadletter.jsonl", key=letter_key)

@@ -89,7 +89,12 @@ def java_command(home: Path, *args: str, logs: Path | None = None) -> list[str]:
 
 
 def cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random id as Kafka's own tools make one; never starting with '-', which the storage tool would read
+    as an option (Kafka's Uuid.randomUuid draws again for the same reason; one run in 64 failed here)."""
+    while True:
+        made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
 
 
 def _terminate_with_parent() -> None:
