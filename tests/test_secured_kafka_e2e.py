@@ -164,11 +164,14 @@ def committed_and_end(ns, topic: str) -> tuple[dict[int, int], dict[int, int]]:
     """The worker group's committed offsets on `topic`, and the topic's end offsets (read as the admin)."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+    from pipeline.kafka.topics import partitions_of
+
     admin = KafkaAdminClient(bootstrap_servers=ns.cluster.address, **ns.cluster.client_security)
     consumer = KafkaConsumer(bootstrap_servers=ns.cluster.address, **ns.cluster.client_security)
     try:
         offsets = admin.list_group_offsets({ns.settings.app_id: None}).get(ns.settings.app_id, {})
-        ends = consumer.end_offsets([TopicPartition(topic, p) for p in range(ns.settings.partitions)])
+        count = partitions_of(ns.settings, topic[len(ns.settings.topic_prefix):])
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in range(count)])
     finally:
         admin.close()
         consumer.close()
@@ -196,9 +199,10 @@ def test_no_write_access_to_enriched_fails_loudly_and_commits_nothing_past_it(ns
     assert "TopicAuthorizationFailedError" in text and ns.settings.topic("enriched") in text
     assert "still failing after 8s (NEWSFEED_OUTPUT_WAIT=8)" in text
     assert "exception was never retrieved" not in text   # each failed send's error is retrieved
-    # the article reached `unique`, and the group committed nothing there: it is read again after the fix
-    commits, ends = committed_and_end(ns, ns.settings.topic("unique"))
-    print("unique: committed", commits, "end", ends)
+    # the article reached `tagged` (the story stage writes enriched), and the group committed nothing there:
+    # it is read again after the fix
+    commits, ends = committed_and_end(ns, ns.settings.topic("tagged"))
+    print("tagged: committed", commits, "end", ends)
     [(partition, end)] = [(p, e) for p, e in ends.items() if e]
     assert end == 1 and commits.get(partition, 0) == 0
 
