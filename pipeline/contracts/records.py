@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -70,3 +71,10 @@ def raw_article(*, id: str, source: str, text: str, title: str | None = None, ur
             record[key] = value
     record["ingested_at"] = ingested_at or utc_now()
     return record
+
+
+def record_time(record: dict[str, Any]) -> float:
+    """An article's time, epoch seconds: published_at, else ingested_at, else now (dedup retention and
+    story idle time are both measured on it)."""
+    when = parse_time(record.get("published_at")) or parse_time(record.get("ingested_at"))
+    return when.timestamp() if when else time.time()

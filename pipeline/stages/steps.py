@@ -13,7 +13,7 @@ from pipeline.stages import ner_fallback, ner_models
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
 from pipeline.stages.places import add_places
-from pipeline.contracts.records import check_dates, parse_time
+from pipeline.contracts.records import check_dates, parse_time, record_time
 from pipeline.stages.text import clean
 
 
@@ -54,12 +54,6 @@ def detect_language(record: dict[str, Any], detector: LanguageDetector) -> dict[
     record["language"] = detector.detect(text)
     record["timings"]["language_ms"] = _ms(started)
     return record
-
-
-def record_time(record: dict[str, Any]) -> float:
-    """The time dedup retention is measured on: published_at, else ingested_at (epoch seconds)."""
-    when = parse_time(record.get("published_at")) or parse_time(record.get("ingested_at"))
-    return when.timestamp() if when else time.time()
 
 
 def deduplicate(record: dict[str, Any], index: DedupIndex) -> Verdict:

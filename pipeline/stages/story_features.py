@@ -30,7 +30,6 @@ import importlib
 import math
 import re
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,7 +37,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pipeline.contracts.records import parse_time
+from pipeline.contracts.records import record_time
 from pipeline.stages.canonical import parse
 
 TOP_WORDS = 40
@@ -136,11 +135,6 @@ def entity_features(summary: Sequence[dict[str, Any]], lang: str):
         name, label, before = names.get(key, (entry["name"], label, 0))
         names[key] = (name, label, before + count)
     return _unit(weights, 30), names
-
-
-def record_time(record: dict[str, Any]) -> float:
-    when = parse_time(record.get("published_at")) or parse_time(record.get("ingested_at"))
-    return when.timestamp() if when else time.time()
 
 
 def _lead(record: dict[str, Any]) -> str:
