@@ -148,3 +148,17 @@ def test_re_sending_dead_letters_reads_the_rotated_files_too(tmp_path):
                                partition=0, offset=offset, key=b"k%d" % offset))
     assert rotation.closed_files(current)
     assert [item.payload for item in from_deadletter(current)] == [b"p%d" % n for n in range(12)]
+
+
+def test_a_closed_file_gzipped_between_listing_and_reading_is_read_from_its_gz(tmp_path, monkeypatch):
+    current = tmp_path / "enriched.jsonl"
+    sink = JsonlSink(current, policy=RotationPolicy(max_bytes=1000))
+    for n in range(30):
+        sink.write(_record(n))
+    sink.close()
+    listed = rotation.closed_files(current)
+    for plain in listed:   # as the gzip thread does, after closed_files listed the plain names
+        rotation._gzip(plain)
+    monkeypatch.setattr(rotation, "closed_files", lambda _current: listed)
+    again = JsonlSink(current, policy=RotationPolicy(max_bytes=1000))
+    assert not again.write(list(read_output(current))[-len(read_jsonl(current)) - 1])

@@ -83,12 +83,15 @@ class JsonlSink:
         for closed in reversed(rotation.closed_files(self.path)):
             if budget <= 0:
                 return
-            try:
-                for line in rotation.tail_lines(closed, budget):
+            for name in (closed, closed.with_name(closed.name + ".gz")):
+                try:
+                    lines = rotation.tail_lines(name, budget)
+                except FileNotFoundError:  # gzipped meanwhile (read its .gz) or deleted by the retention count
+                    continue
+                for line in lines:
                     budget -= len(line)
                     yield line
-            except FileNotFoundError:  # gzipped or deleted by another process meanwhile: its other name
-                continue
+                break
 
     def _add(self, ids: set[str], lines: Iterable[bytes]) -> None:
         for line in lines:

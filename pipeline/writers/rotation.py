@@ -143,7 +143,8 @@ def _gzip(closed: Path) -> None:
 
 def tail_lines(path: Path, limit: int) -> Iterator[bytes]:
     """The whole lines in about the last `limit` bytes of a closed file, streamed (gzip: decompressed on the
-    fly, skipping to the tail by the size its trailer records)."""
+    fly, skipping to the tail by the size its trailer records). The file is opened before this returns, so a
+    file gone meanwhile raises FileNotFoundError here, not halfway through the lines."""
     if path.name.endswith(".gz"):
         with open(path, "rb") as raw:
             raw.seek(-4, os.SEEK_END)
@@ -151,9 +152,14 @@ def tail_lines(path: Path, limit: int) -> Iterator[bytes]:
         opener = gzip.open
     else:
         size, opener = path.stat().st_size, open
+    f = opener(path, "rb")
     start = max(0, size - limit)
-    with opener(path, "rb") as f:
-        if start:
-            f.seek(start - 1)   # gzip seeks forward by decompressing, in bounded chunks
-            f.readline()        # the rest of the line the tail begins in (or the newline just before it)
+    if start:
+        f.seek(start - 1)   # gzip seeks forward by decompressing, in bounded chunks
+        f.readline()        # the rest of the line the tail begins in (or the newline just before it)
+    return _lines_then_close(f)
+
+
+def _lines_then_close(f) -> Iterator[bytes]:
+    with f:
         yield from f
