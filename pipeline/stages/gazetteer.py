@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_VERSION = 7
+INDEX_VERSION = 8
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {
@@ -69,11 +69,13 @@ def default_path() -> Path:
     return Path.home() / ".cache" / "newsfeed" / f"gazetteer-v{INDEX_VERSION}.sqlite"
 
 
-def _midrange(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Centre of the 2nd-98th percentile box of a region's towns (a state, a county, a country countryinfo
-    does not know): no package gives their GeoNames point; robust to far-off islands."""
+def _midrange(points: list[tuple[float, float]], trim: float = 0.02) -> tuple[float, float]:
+    """Centre of the box of a region's towns (a province, a county, a country countryinfo does not know):
+    no package gives their GeoNames point. `trim` drops that share of the extremes on each side (a country's
+    far-off islands); GeoNames' point of a province is near the centre of its whole box (Ontario's far
+    north has few towns, but it is Ontario), so regions keep every town."""
     lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
-    lo, hi = int(len(lats) * 0.02), max(0, int(len(lats) * 0.98) - 1)
+    lo, hi = int(len(lats) * trim), max(0, math.ceil(len(lats) * (1 - trim)) - 1)
     return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
 
 
@@ -154,7 +156,7 @@ def _regions(names: set[tuple[str, int, int, str]]) -> list[tuple]:
         inside = towns.get(region.id)
         if region.admin_level > 2 or not inside or not region.geonames_id or not region.geonames_code:
             continue
-        lat, lon = _midrange([point for point, _pop in inside])
+        lat, lon = _midrange([point for point, _pop in inside], trim=0.0)
         parts = region.geonames_code.split(".")
         rows.append((region.geonames_id, region.name, region.country.alpha2, parts[1] if len(parts) > 1 else "",
                      lat, lon, "A", f"ADM{region.admin_level}", sum(pop for _p, pop in inside)))

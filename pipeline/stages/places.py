@@ -19,13 +19,14 @@ from typing import Any, Sequence
 
 from pipeline.stages.canonical import canonicalise
 from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, Gazetteer, Place, name_key, shared
-from pipeline.stages.toponyms import Toponym, find
+from pipeline.stages.toponyms import MIN_POPULATION, Toponym, find
 
 GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
 _QUALIFIER = re.compile(r",\s*((?:[A-Z]\.){2,}|[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})")
 CONTEXT_WEIGHT = 1.5  # a country's share of the other mentions, in orders of magnitude of population
 REGION_WEIGHT = 1.0   # the same for a first-level region (Parkland among places of Florida)
 BIG_CITY, REGION_OF_CITY_PENALTY = 1_000_000, 3.0
+OTHER_NAME_PENALTY = 1.5
 _US_STATE_CODE = re.compile(r"[A-Z]{2}")
 _MENTION_SUFFIXES = ("'s", " state", " province", " region")
 
@@ -67,8 +68,13 @@ def _priors(candidates, lang: str, qualifier: set[tuple[str, str]]) -> list[tupl
     inside it is, named alone, the city: "New York", "Tokyo", "São Paulo"."""
     big_cities = {(p.country_code, p.admin1) for p, _kind, _lang in candidates
                   if p.feature_class == "P" and p.population >= BIG_CITY}
-    scored = [(_prior(c, lang, qualifier) - (REGION_OF_CITY_PENALTY if c[0].feature_code.startswith("ADM")
-                                             and (c[0].country_code, c[0].admin1) in big_cities else 0.0), c[0])
+    # a town's own name before another's former name: "Salisbury" is Wiltshire's, not Harare
+    own_name_town = any(k != ALTERNATE and p.feature_class == "P" and p.population >= MIN_POPULATION
+                        for p, k, _lang in candidates)
+    scored = [(_prior(c, lang, qualifier)
+               - (REGION_OF_CITY_PENALTY if c[0].feature_code.startswith("ADM")
+                  and (c[0].country_code, c[0].admin1) in big_cities else 0.0)
+               - (OTHER_NAME_PENALTY if own_name_town and c[1] == ALTERNATE else 0.0), c[0])
               for c in candidates]
     return sorted(scored, key=lambda sc: (-sc[0], sc[1].geonameid))
 
@@ -127,6 +133,9 @@ def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer) -> Topon
         candidates = gazetteer.candidates(key)
         if candidates:
             break
+    # a village known by another name ("Wash" is Vaše): not what a story means
+    candidates = tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
+                       or c[1] != ALTERNATE)
     return Toponym(ent["start"], ent["end"], surface, candidates, needs_context=False, strong=True)
 
 
