@@ -58,3 +58,18 @@ class ProcessMonitor(threading.Thread):
     def stop(self) -> None:
         self.sample()
         self._stop_event.set()
+
+
+def mapped_file_mb(pid: int, path: str) -> dict[str, float] | None:
+    """What a memory-mapped file costs a process (Linux smaps): `rss` its pages resident in the process,
+    `shared` those also mapped by another process, `pss` its proportional share (rss split between the
+    processes that map each page). None when the process does not map the file (yet)."""
+    try:
+        maps = psutil.Process(pid).memory_maps(grouped=True)
+    except (psutil.Error, OSError):
+        return None
+    for m in maps:
+        if m.path == path:
+            return {"rss": round(m.rss / 1e6, 1), "shared": round((m.shared_clean + m.shared_dirty) / 1e6, 1),
+                    "pss": round(m.pss / 1e6, 1)}
+    return None
