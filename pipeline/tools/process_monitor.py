@@ -61,15 +61,16 @@ class ProcessMonitor(threading.Thread):
 
 
 def mapped_file_mb(pid: int, path: str) -> dict[str, float] | None:
-    """What a memory-mapped file costs a process (Linux smaps): `rss` its pages resident in the process,
-    `shared` those also mapped by another process, `pss` its proportional share (rss split between the
-    processes that map each page). None when the process does not map the file (yet)."""
+    """What a memory-mapped file costs a process (Linux smaps): `maps` how many times it is mapped (SQLite:
+    once per connection, one per thread), `resident` its pages resident in the largest mapping, `private`
+    the pages no other mapping shares (what the process alone pays), `pss` its proportional share (each page
+    split between all the mappings of it, in every process). None when the process does not map the file."""
     try:
-        maps = psutil.Process(pid).memory_maps(grouped=True)
+        maps = [m for m in psutil.Process(pid).memory_maps(grouped=False) if m.path == path]
     except (psutil.Error, OSError):
         return None
-    for m in maps:
-        if m.path == path:
-            return {"rss": round(m.rss / 1e6, 1), "shared": round((m.shared_clean + m.shared_dirty) / 1e6, 1),
-                    "pss": round(m.pss / 1e6, 1)}
-    return None
+    if not maps:
+        return None
+    return {"maps": len(maps), "resident": round(max(m.rss for m in maps) / 1e6, 1),
+            "private": round(sum(m.private_clean + m.private_dirty for m in maps) / 1e6, 1),
+            "pss": round(sum(m.pss for m in maps) / 1e6, 1)}
