@@ -32,7 +32,7 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def gazetteer_index():
-    """The places index is built once per machine (~20 s, pipeline/stages/gazetteer.py): here, before any
+    """The places index is built once per machine (~27 s, pipeline/stages/gazetteer.py): here, before any
     worker's start-up is timed, rather than inside the first test's worker."""
     from pipeline.stages import gazetteer
 

@@ -92,7 +92,7 @@ def test_bench_smoke_run(tmp_path):
     proc = _bench(out, "--n", "50", "--workers", "1,2")
     assert "ratio pipeline ÷ bare" in proc.stdout and "dedup precision / recall" in proc.stdout
     assert "scaling against 1 worker(s)" in proc.stdout and "bare speed-up" in proc.stdout
-    assert "CPU ceiling" in proc.stdout
+    assert "CPU ceiling" in proc.stdout and "places index, memory-mapped" in proc.stdout
     for workers in (1, 2):
         result = json.loads(next(out.glob(f"bench-*-w{workers}.json")).read_text())
         assert result["workers"] == workers and result["length"] == "seed" and result["mean_chars"] > 3000
@@ -106,6 +106,10 @@ def test_bench_smoke_run(tmp_path):
         assert 0 < result["cpu_ceiling_docs_s"] <= result["bare_spacy_docs_s"] and result["non_ner_cpu_ms_per_doc"] > 0
         assert result["cpu_timeline"] and set(result["processes"]) <= set(result["cpu_timeline"][-1])
         assert result["cpu_timeline"][-1]["t"] >= result["wall_s"] - 1
+        # places: CPU per article measured in the worker, and its index mapped in every worker
+        assert result["places_ms_per_article"]["cpu_mean"] > 0
+        assert len(result["gazetteer_mapped_mb"]) == workers
+        assert all(m and m["resident"] > 0 and m["maps"] >= 1 for m in result["gazetteer_mapped_mb"].values())
 
 
 def test_bench_compares_the_two_broker_engines(tmp_path):

