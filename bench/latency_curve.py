@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import sys
+import textwrap
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,7 +147,7 @@ def chart(points: list[dict], path: Path, title: str) -> None:
     ax.set_xlabel("achieved open-loop rate (msg/s)")
     ax.set_ylabel("produce → enriched latency (s)")
     ax.set_yscale("log")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(textwrap.fill(title, 110), fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
