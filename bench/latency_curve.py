@@ -193,15 +193,24 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--warmup must be shorter than --seconds")
     settings = config.load()
     caps, points = [], []
+    args.output.mkdir(parents=True, exist_ok=True)
+    json_path = args.output / f"latency-curve-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+    def save() -> None:   # after every run: a curve stopped half-way keeps what it measured
+        json_path.write_bytes(orjson.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "capacity": caps,
+                                            "points": points}, option=orjson.OPT_INDENT_2))
+
     for engine in engines:
         if shares:
             caps.append(capacity(settings, args, engine))
+            save()
             print(f"{engine}: capacity {caps[-1]['docs_s']:.2f} docs/s", file=sys.stderr, flush=True)
             rates = [(f"{share:g} %", caps[-1]["docs_s"] * share / 100) for share in shares]
         else:
             rates = [("fixed", rate) for rate in fixed]
         for load, rate in rates:
             points.append({**point(settings, args, engine, rate), "load": load})
+            save()
             print(f"{engine} {load}: {rate:.2f} msg/s done", file=sys.stderr, flush=True)
     title = (f"latency under open-loop load: {args.workers} worker(s), {args.language} {args.length}-length articles "
              f"({args.mix}), {args.seconds:g} s a point, first {args.warmup:g} s reported apart")
@@ -209,11 +218,6 @@ def main(argv: list[str] | None = None) -> None:
         show(capacity_table(caps))
     show(curve_table(points, title))
     chart(points, args.chart, title)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    args.output.mkdir(parents=True, exist_ok=True)
-    json_path = args.output / f"latency-curve-{stamp}.json"
-    json_path.write_bytes(orjson.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "capacity": caps,
-                                        "points": points}, option=orjson.OPT_INDENT_2))
     print(f"json -> {json_path}\nchart -> {args.chart}")
     slow = [p for p in points if not p["held"]]
     if slow:
