@@ -74,10 +74,11 @@ def bare_spacy(texts: list[str], processes: int, model: str, batch_size: int) ->
 def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rate: float | None,
               output: Path, seed_dir: Path, pin_ner: bool = False, length: str = "seed",
               metrics: bool = True, language: str = "fr", variant: str = "",
-              env_extra: dict[str, str] | None = None, engine: str = "tansu") -> dict[str, Any]:
+              env_extra: dict[str, str] | None = None, engine: str = "tansu", baseline: bool = True) -> dict[str, Any]:
     """`language`: the language of the texts in `seed_dir`; bare spaCy runs the model the pipeline picks
     for it (the registry's choice, or NEWSFEED_NER_MODELS). `engine`: the broker this run starts (tansu or
-    kafka), unless NEWSFEED_BROKER names one."""
+    kafka), unless NEWSFEED_BROKER names one. `baseline=False` leaves bare spaCy and the figures derived
+    from it out (a latency curve needs none of them, and they take as long as the run itself)."""
     model = settings.ner_model_map().get(language)
     if model is None:
         raise ValueError(f"no spaCy model for language {language!r} (see `newsfeed models`)")
@@ -101,7 +102,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         # bare spaCy just before the pipeline run, on the load's unique articles (cleaned as ingest does)
         bare_processes = workers * max(1, settings.ner_processes)   # as many spaCy processes as the pipeline has
         result["bare_processes"] = bare_processes
-        bare_before = bare_spacy([clean(a["text"]).text for a in syn.articles if syn.truth[a["id"]]["kind"] == "unique"],
+        bare_before = baseline and bare_spacy([clean(a["text"]).text for a in syn.articles if syn.truth[a["id"]]["kind"] == "unique"],
                                  bare_processes, model, settings.ner_batch_size)
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
                "NEWSFEED_APP_ID": run_settings.app_id, "NEWSFEED_OUTPUT_DIR": str(run_settings.output_dir),
@@ -165,13 +166,16 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
                                        "cpu_mean": round(statistics.mean(cpu_ms), 3),
                                        "cpu_p95": round(_percentile(cpu_ms, 95), 3)} if cpu_ms else None
     # latency: produce (ingested_at) -> output topic timestamp
-    latencies, timeline = [], []
-    for record in enriched + duplicates:
-        produced = parse_time(record["ingested_at"]).timestamp()
-        arrived = outcomes.arrived_ms[record["id"]] / 1000
-        latencies.append(arrived - produced)
-        timeline.append((arrived - t0, arrived - produced))
+    latencies, timeline, samples = [], [], []
+    for sink, records in (("enriched", enriched), ("duplicates", duplicates)):
+        for record in records:
+            produced = parse_time(record["ingested_at"]).timestamp()
+            arrived = outcomes.arrived_ms[record["id"]] / 1000
+            latencies.append(arrived - produced)
+            timeline.append((arrived - t0, arrived - produced))
+            samples.append({"sink": sink, "sent_s": round(produced - t0, 4), "arrived_s": round(arrived - t0, 4)})
     result["latency_s"] = {f"p{q}": round(_percentile(latencies, q), 3) for q in (50, 95, 99)}
+    result["samples"] = sorted(samples, key=lambda s: s["sent_s"])   # each output: produced and arrived, from t0
     # CPU seconds to the millisecond: a per-article figure of a light process over a short run needs them
     result["processes"] = {name: {"cpu_s": round(monitor.cpu[name] - cpu_before.get(name, 0), 3),
                                   "cpu_util": round((monitor.cpu[name] - cpu_before.get(name, 0)) / wall, 2),
@@ -198,6 +202,13 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     fn = expected - tp
     result["dedup"] = {"precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
                        "recall": round(tp / expected, 4) if expected else 1.0, "tp": tp, "fp": fp, "fn": fn}
+    result["timeline"] = sorted(timeline)
+    # cores each process used between samples, from replay start: shows where the ramp and tail go
+    result["cpu_timeline"] = [
+        {"t": round(t1 - t0, 2), **{name: round((c1[name] - c0[name]) / (t1 - t0_), 2) for name in c1}}
+        for (t0_, c0), (t1, c1) in zip(monitor.samples, monitor.samples[1:]) if t1 > t0_ and t1 >= t0]
+    if not baseline:
+        return result
     # bare spaCy on the documents the pipeline tagged, same model/components/processes, right after the
     # pipeline run; with the measurement from just before it, the mean is the baseline (a shared machine
     # drifts: `bare_spacy_before_after` shows by how much during this run)
@@ -232,11 +243,6 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
         steady = (len(arrivals) * 8 // 10) / (hi - lo) if hi > lo else float("nan")
         result["steady_ner_docs_s"] = round(steady, 2)
         result["steady_ratio_pipeline_to_bare"] = round(steady / bare, 3)
-    result["timeline"] = sorted(timeline)
-    # cores each process used between samples, from replay start: shows where the ramp and tail go
-    result["cpu_timeline"] = [
-        {"t": round(t1 - t0, 2), **{name: round((c1[name] - c0[name]) / (t1 - t0_), 2) for name in c1}}
-        for (t0_, c0), (t1, c1) in zip(monitor.samples, monitor.samples[1:]) if t1 > t0_ and t1 >= t0]
     return result
 
 
