@@ -29,7 +29,7 @@ from rich.table import Table
 
 from pipeline import config
 from pipeline.cli.bench import show
-from pipeline.tools.bench import _percentile, run_bench
+from pipeline.tools.bench import percentile, run_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD = 0.95   # the producer held the rate when it sent at least this share of the rate asked
@@ -60,7 +60,7 @@ def _steady_out_rate(arrivals: list[float]) -> float:
 
 def _latencies(samples: list[dict]) -> dict:
     values = [s["arrived_s"] - s["sent_s"] for s in samples if s["sink"] == "enriched"]
-    return {"docs": len(values), "p50": _percentile(values, 50), "p99": _percentile(values, 99),
+    return {"docs": len(values), "p50": percentile(values, 50), "p99": percentile(values, 99),
             "max": max(values, default=float("nan"))}
 
 

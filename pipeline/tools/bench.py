@@ -34,7 +34,7 @@ from pipeline.stages import gazetteer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -162,9 +162,9 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
     # places (after NER, in a thread of the worker): wall time and the thread's CPU time per article
     cpu_ms = [r["timings"]["places_cpu_ms"] for r in enriched if "places_cpu_ms" in r["timings"]]
     result["places_ms_per_article"] = {"mean": round(statistics.mean(stage_ms["places"]), 3),
-                                       "p95": round(_percentile(stage_ms["places"], 95), 3),
+                                       "p95": round(percentile(stage_ms["places"], 95), 3),
                                        "cpu_mean": round(statistics.mean(cpu_ms), 3),
-                                       "cpu_p95": round(_percentile(cpu_ms, 95), 3)} if cpu_ms else None
+                                       "cpu_p95": round(percentile(cpu_ms, 95), 3)} if cpu_ms else None
     # latency: produce (ingested_at) -> output topic timestamp
     latencies, timeline, samples = [], [], []
     for sink, records in (("enriched", enriched), ("duplicates", duplicates)):
@@ -174,7 +174,7 @@ def run_bench(settings: Settings, n: int, mix: str, seed: int, workers: int, rat
             latencies.append(arrived - produced)
             timeline.append((arrived - t0, arrived - produced))
             samples.append({"sink": sink, "sent_s": round(produced - t0, 4), "arrived_s": round(arrived - t0, 4)})
-    result["latency_s"] = {f"p{q}": round(_percentile(latencies, q), 3) for q in (50, 95, 99)}
+    result["latency_s"] = {f"p{q}": round(percentile(latencies, q), 3) for q in (50, 95, 99)}
     result["samples"] = sorted(samples, key=lambda s: s["sent_s"])   # each output: produced and arrived, from t0
     # CPU seconds to the millisecond: a per-article figure of a light process over a short run needs them
     result["processes"] = {name: {"cpu_s": round(monitor.cpu[name] - cpu_before.get(name, 0), 3),
