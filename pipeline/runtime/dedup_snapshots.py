@@ -67,8 +67,8 @@ class DedupPartition:
         if not self.due(time.time()):
             return
         async with self.lock:
-            if self.pending:
-                await asyncio.wait(set(self.pending))
+            if self.pending and (await asyncio.wait(set(self.pending), timeout=30))[1]:
+                return   # sends still unacknowledged (a broker away): try again later
             covers = self.end + self.sent
             if self.broken is None and (self.acked != self.sent or self.highest != covers - 1):
                 self.broken = (f"dedup-index[{self.partition}] has records this process did not write: its "
