@@ -98,11 +98,12 @@ class BandIndex:
 
     def load(self, sigs: np.ndarray, block: int = 16_384) -> None:
         """Bucket rows 0..len(sigs)-1 at once (a restored snapshot): keys in blocks, so the uint64
-        intermediate stays ~16 MB, then one stable sort."""
+        intermediate stays ~16 MB, then one sort (the order among equal keys does not matter: `check`
+        sorts the candidates it gets)."""
         keys = np.concatenate([self.keys_of(sigs[a:a + block]).ravel() for a in range(0, len(sigs), block)]
                               or [np.empty(0, np.uint64)])
         rows = np.repeat(np.arange(len(sigs), dtype=np.int64), self.bands)
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         self._keys, self._rows = keys[order], rows[order]
         self._recent.clear()
         self._n_recent = 0
@@ -116,16 +117,23 @@ class BandIndex:
         return self._n_recent >= self.MERGE_EVERY
 
     def merge(self, alive_rows: np.ndarray) -> None:
-        """Fold recent inserts into the sorted arrays and drop rows that are no longer alive."""
+        """Fold recent inserts into the sorted arrays, dropping rows no longer alive once they are an eighth
+        of them (`query` callers skip dead rows anyway). The arrays stay sorted: the few new keys are sorted
+        alone and inserted after their equals, what a stable sort of the whole did, at O(n) copying instead
+        of O(n log n) (~10x less a merge with 200 k entries)."""
         recent = self._recent
         new_keys = np.fromiter((k for k, rows in recent.items() for _ in rows), np.uint64)
         new_rows = np.fromiter((r for rows in recent.values() for r in rows), np.int64)
-        keys = np.concatenate([self._keys, new_keys])
-        rows = np.concatenate([self._rows, new_rows])
-        keep = np.isin(rows, alive_rows, assume_unique=False)
-        keys, rows = keys[keep], rows[keep]
-        order = np.argsort(keys, kind="stable")
-        self._keys, self._rows = keys[order], rows[order]
+        keys, rows = self._keys, self._rows
+        alive = np.zeros(max(rows.max(initial=-1), new_rows.max(initial=-1)) + 1, np.bool_)
+        alive[alive_rows[alive_rows < len(alive)]] = True
+        new_keys, new_rows = new_keys[alive[new_rows]], new_rows[alive[new_rows]]
+        if len(rows) * 8 > self.bands * (len(alive_rows) - self._n_recent) * 9:   # over 1/9 of them dead
+            keep = alive[rows]
+            keys, rows = keys[keep], rows[keep]
+        order = np.argsort(new_keys, kind="stable")
+        at = np.searchsorted(keys, new_keys[order], "right")
+        self._keys, self._rows = np.insert(keys, at, new_keys[order]), np.insert(rows, at, new_rows[order])
         recent.clear()
         self._n_recent = 0
 
