@@ -64,10 +64,11 @@ def read_partition(bootstrap: str, settings: Settings, topic: str, partition: in
                 if batch:
                     put([(m.offset, m.key, m.value) for m in batch if until is None or m.offset < until])
                 progress.update(position=consumer.position(tp), highwater=consumer.highwater(tp))
-                if progress["highwater"] is not None and progress["position"] >= min(
-                        progress["highwater"], until if until is not None else progress["highwater"]):
+                stop_at = progress["highwater"] if until is None or progress["highwater"] is None \
+                    else min(progress["highwater"], until)
+                if stop_at is not None and progress["position"] >= stop_at:
                     if end is not None:
-                        end["offset"] = min(progress["position"], until if until is not None else progress["position"])
+                        end["offset"] = progress["position"] if until is None else min(progress["position"], until)
                     put(_END)
                     return
         except BaseException as exc:  # handed to the reader, raised there

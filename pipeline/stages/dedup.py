@@ -117,10 +117,10 @@ class BandIndex:
         return self._n_recent >= self.MERGE_EVERY
 
     def merge(self, alive_rows: np.ndarray) -> None:
-        """Fold recent inserts into the sorted arrays, dropping rows no longer alive once they are an eighth
-        of them (`query` callers skip dead rows anyway). The arrays stay sorted: the few new keys are sorted
-        alone and inserted after their equals, what a stable sort of the whole did, at O(n) copying instead
-        of O(n log n) (~10x less a merge with 200 k entries)."""
+        """Fold recent inserts into the sorted arrays, dropping rows no longer alive once over a ninth of
+        them are dead (`query` callers skip dead rows anyway). The arrays stay sorted: the few new keys are
+        sorted alone and inserted after their equals, as a stable sort of the whole did, at O(n) copying
+        instead of O(n log n): ~0.1 s instead of 0.4-0.9 s a merge at 214 k entries (BENCHMARKS.md, History)."""
         recent = self._recent
         new_keys = np.fromiter((k for k, rows in recent.items() for _ in rows), np.uint64)
         new_rows = np.fromiter((r for rows in recent.values() for r in rows), np.int64)
@@ -274,7 +274,6 @@ class DedupIndex:
         self._lsh.load(c["sigs"])
 
     def evict(self, before_ts: float) -> int:
-
         """Drop entries whose article time is older than `before_ts` and whose grace has passed."""
         dropped = 0
         grace_ends = self.clock() - self.grace_seconds
