@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
@@ -50,9 +51,10 @@ def test_workers_joining_and_killed_mid_stream_lose_nothing(stack_factory):
     assert enriched | dups | dead == keys                                        # none lost
     assert not (enriched & dups) and not (enriched & dead) and not (dups & dead)   # one outcome each
     assert outcomes.copies["enriched"] == 0   # the duplicates topic is at-least-once (its JSONL is not)
-    # no index entry lost across the kills and rebuilds: every exact copy met its twin's entry
-    statuses = [d["dedup"]["status"] for d in outcomes.records["duplicates"].values()]
-    assert statuses.count("exact") == sum(t["kind"] == "exact" for t in syn.truth.values())
+    # no index entry lost across the kills and rebuilds: of articles with the same text, whatever order they
+    # came in, at most one is unique (the first indexed; the others meet its entry)
+    unique_per_text = Counter(a["text"] for a in syn.articles if a["id"] in enriched)
+    assert max(unique_per_text.values(), default=0) <= 1
     logs = "".join((stack.output / f"worker-{i}.log").read_text(errors="replace") for i in range(len(stack.workers)))
     assert "dedup snapshot of partition" in logs and "snapshot covering dedup-index offset" in logs
 
