@@ -8,9 +8,10 @@ Cases: `empty`; `legacy` (one big enriched.jsonl and duplicates.jsonl, as versio
 the first start takes them over); `rotated` (the same directory started again, now in rotated files).
 Goal (issue 28): within 3 s and 150 MB of peak memory of the empty start.
 
-With `--state-entries N` (default 300000; 0 skips it) it also writes N dedup-index entries spread over 30
-days into one partition of an embedded broker (or `--broker`) and rebuilds the dedup index as a worker does
-on assignment (the window: retention + grace), next to reading the whole log as versions before did.
+With `--state-entries N` (default 1000000; 0 skips it) it also writes N dedup-index entries spread over 30
+days into one partition of an embedded broker (or `--broker`), with a snapshot cut `--state-tail` entries
+before the end, and rebuilds the dedup index as a worker does on assignment: from the snapshot and the
+entries after it, next to reading the log's window (retention + grace) as versions before did.
 """
 
 from __future__ import annotations
@@ -64,42 +65,41 @@ REBUILD = """
 import sys, time
 import orjson
 from pipeline.config import load
-from pipeline.kafka.io import read_partition
 from pipeline.kafka.state import load_dedup_index
-from pipeline.stages.dedup import DedupIndex
 settings = load()
 started = time.monotonic()
-if sys.argv[1] == "window":
-    index, read = load_dedup_index(settings, 0), None
-else:   # as before: the whole log from offset 0
-    index, read = DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
-                             retention_seconds=settings.dedup_retention_days * 86400,
-                             grace_seconds=settings.dedup_grace_seconds), 0
-    for _o, _k, value in read_partition(settings.broker, settings, settings.topic("dedup-index"), 0, timeout=600):
-        index.add(orjson.loads(value))
-        read += 1
-print(orjson.dumps({"seconds": time.monotonic() - started, "entries": len(index), "read": read,
-                    "peak_mb": """ + HIGH_WATER + """}).decode())
+rebuilt = load_dedup_index(settings, 0, use_snapshot=sys.argv[1] == "snapshot", timeout=600)
+seconds, peak = time.monotonic() - started, """ + HIGH_WATER + """
+blob_mb = None
+if sys.argv[1] == "cut":   # what a worker does when it cuts a snapshot: encode the index, write its chunks
+    from kafka import KafkaProducer
+    from pipeline.kafka.snapshots import chunk_records
+    from pipeline.stages.dedup_snapshot import encode
+    blob = encode(rebuilt.index)
+    producer = KafkaProducer(bootstrap_servers=settings.broker, acks="all", max_request_size=2 << 20)
+    for key, value in chunk_records(blob, rebuilt.end, time.time()):
+        producer.send(settings.topic("dedup-snapshot"), key=key, value=value, partition=0).get(timeout=60)
+    producer.close()
+    blob_mb = len(blob) / 1e6
+print(orjson.dumps({"seconds": seconds, "entries": len(rebuilt.index), "read": rebuilt.read, "peak_mb": peak,
+                    "covers": rebuilt.snapshot_covers, "end": rebuilt.end, "blob_mb": blob_mb}).decode())
 """
 
 
-def write_index_log(address: str, topic: str, entries: int, days: int = 30) -> None:
-    """`entries` dedup-index entries (random signatures, as unrelated articles have), stamped evenly over the
-    last `days` days, message timestamps = article times, as a worker running all along would have written."""
+def write_index_log(address: str, topic: str, entries: int, first: int, stop: int, days: int = 30) -> None:
+    """Entries [first, stop) of `entries` dedup-index entries (random signatures, as unrelated articles have),
+    stamped evenly over the last `days` days, message timestamps = article times, as a worker running all
+    along would have written."""
     import numpy as np
     from kafka import KafkaProducer
-    from kafka.admin import KafkaAdminClient, NewTopic
 
     from pipeline.stages.dedup import ALGORITHM
 
-    admin = KafkaAdminClient(bootstrap_servers=address)
-    admin.create_topics([NewTopic(topic, 1, 1)])
-    admin.close()
     producer = KafkaProducer(bootstrap_servers=address, linger_ms=50, batch_size=1 << 20, acks=1)
-    rng, now = np.random.default_rng(7), time.time()
-    for first in range(0, entries, 10_000):
-        sigs = rng.integers(0, 2**32, size=(min(10_000, entries - first), 128), dtype=np.uint32)
-        for n, sig in enumerate(sigs, start=first):
+    rng, now = np.random.default_rng(7 + first), time.time()
+    for block in range(first, stop, 10_000):
+        sigs = rng.integers(0, 2**32, size=(min(10_000, stop - block), 128), dtype=np.uint32)
+        for n, sig in enumerate(sigs, start=block):
             ts = now - days * 86400 * (1 - n / entries)
             producer.send(topic, key=b"fr", partition=0, timestamp_ms=int(ts * 1000), value=orjson.dumps(
                 {"id": f"history-{n:08d}", "exact": f"{n:016x}", "sig": sig, "n": 400, "ts": ts,
@@ -116,22 +116,34 @@ def rebuild(address: str, prefix: str, how: str) -> dict:
     return orjson.loads(result.stdout.strip().splitlines()[-1])
 
 
-def state_bench(entries: int, broker: str | None) -> None:
+def state_bench(entries: int, tail: int, broker: str | None) -> None:
+    """The log minus its last `tail` entries is written, a snapshot cut on it as a worker cuts one, the tail
+    written after it (a snapshot is cut every NEWSFEED_DEDUP_SNAPSHOT_ENTRIES, 20,000: the longest tail a
+    rebuild reads); then the index is rebuilt both ways, each in a fresh process."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
     from pipeline.kafka.engines.tansu import EmbeddedBroker
 
     own = None if broker else EmbeddedBroker().start()
     address, prefix = broker or own.address, f"history{int(time.time())}."
     try:
+        admin = KafkaAdminClient(bootstrap_servers=address)
+        admin.create_topics([NewTopic(f"{prefix}{name}", 1, 1) for name in ("dedup-index", "dedup-snapshot")])
+        admin.close()
         started = time.monotonic()
-        write_index_log(address, f"{prefix}dedup-index", entries)
-        print(f"\ndedup-index: {entries} entries over 30 days written in {time.monotonic() - started:.0f}s "
-              f"({'embedded Tansu' if own else address})")
-        rows = [("whole log from offset 0 (before)", rebuild(address, prefix, "all")),
-                ("window: 7 days + 1 h grace (now)", rebuild(address, prefix, "window"))]
-        print(f"{'dedup index rebuild':36} {'seconds':>8} {'records read':>13} {'entries kept':>13} {'peak RSS':>9}")
+        write_index_log(address, f"{prefix}dedup-index", entries, 0, entries - tail)
+        written = time.monotonic() - started
+        cut = rebuild(address, prefix, "cut")
+        started = time.monotonic()
+        write_index_log(address, f"{prefix}dedup-index", entries, entries - tail, entries)
+        print(f"\ndedup-index: {entries} entries over 30 days written in {written + time.monotonic() - started:.0f}s "
+              f"({'embedded Tansu' if own else address}); a snapshot cut at offset {cut['end']} "
+              f"({cut['entries']} entries, {cut['blob_mb']:.0f} MB), {tail} entries after it")
+        rows = [("window: 7 days + 1 h of the log (before)", rebuild(address, prefix, "window")),
+                ("snapshot + the entries after it (now)", rebuild(address, prefix, "snapshot"))]
+        print(f"{'dedup index rebuild':42} {'seconds':>8} {'log records read':>17} {'entries kept':>13} {'peak RSS':>9}")
         for name, row in rows:
-            read = row["read"] if row["read"] is not None else "~" + str(row["entries"])
-            print(f"{name:36} {row['seconds']:>8.1f} {read:>13} {row['entries']:>13} {row['peak_mb']:>6.0f} MB")
+            print(f"{name:42} {row['seconds']:>8.1f} {row['read']:>17} {row['entries']:>13} {row['peak_mb']:>6.0f} MB")
     finally:
         if own:
             own.stop()
@@ -190,12 +202,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=None, help="where to write the history (default: a temp dir)")
-    parser.add_argument("--state-entries", type=int, default=300_000)
+    parser.add_argument("--state-entries", type=int, default=1_000_000)
+    parser.add_argument("--state-tail", type=int, default=20_000, help="dedup-index entries after the snapshot")
     parser.add_argument("--worker", action="store_true", help="also start a real worker on each directory")
     parser.add_argument("--broker", default=None, help="a Kafka to use for the state part (default: embedded Tansu)")
     args = parser.parse_args()
     if args.state_entries:
-        state_bench(args.state_entries, args.broker)
+        state_bench(args.state_entries, args.state_tail, args.broker)
     if not args.articles:
         return
     base = args.dir or Path(tempfile.mkdtemp(prefix="newsfeed-history-"))

@@ -52,6 +52,9 @@ class Settings:
     dedup_shingle: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SHINGLE", "5")))
     dedup_retention_days: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_RETENTION_DAYS", "7")))
     dedup_grace_seconds: float = field(default_factory=lambda: float(_env("NEWSFEED_DEDUP_GRACE_SECONDS", "3600")))
+    # a snapshot of a partition's dedup index is cut after this many new entries (0: never), so a rebuild
+    # reads a snapshot plus at most about this many entries (pipeline/kafka/state.py)
+    dedup_snapshot_entries: int = field(default_factory=lambda: int(_env("NEWSFEED_DEDUP_SNAPSHOT_ENTRIES", "20000")))
     # how far back the enriched topic is read on assignment (re-delivered records within it are not written twice)
     readback_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_READBACK_HOURS", "48")))
     # 0: no story features or assignment (the story stage only writes the outputs; records carry no `story`)

@@ -12,7 +12,7 @@ from pipeline.config import Settings
 Grant = tuple[str, str, str, str]
 
 # topic -> what a worker does on it: raw is only read; the read-back of enriched (on assignment) and of
-# dedup-index (state rebuild) needs READ on the topics it writes too
+# dedup-index and dedup-snapshot (state rebuild) needs READ on the topics it writes too
 WORKER_TOPICS = {
     "raw": ("READ",),
     "languaged": ("READ", "WRITE"),
@@ -21,6 +21,7 @@ WORKER_TOPICS = {
     "duplicates": ("READ", "WRITE"),
     "deadletter": ("READ", "WRITE"),
     "dedup-index": ("READ", "WRITE"),
+    "dedup-snapshot": ("READ", "WRITE"),
     "tagged": ("READ", "WRITE"),
     "story-log": ("READ", "WRITE"),
     "stories": ("READ", "WRITE"),

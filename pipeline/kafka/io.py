@@ -18,9 +18,14 @@ _END = object()
 
 
 def read_partition(bootstrap: str, settings: Settings, topic: str, partition: int, timeout: float = 60.0,
-                   start: int = 0, since: float | None = None) -> Iterator[tuple[int, bytes | None, bytes | None]]:
-    """Yield (offset, key, value) for every message of one partition, from `start` (the beginning) or from
-    the first record stamped at or after `since` (a UNIX time), to its end.
+                   start: int = 0, since: float | None = None, last: int | None = None, until: int | None = None,
+                   fetch_bytes: int = 1 << 20, end: dict | None = None
+                   ) -> Iterator[tuple[int, bytes | None, bytes | None]]:
+    """Yield (offset, key, value) for every message of one partition, from `start` (the beginning), from
+    the first record stamped at or after `since` (a UNIX time) or from the `last` records before the end,
+    to its end (or to offset `until`, exclusive). `end`, when given, receives the offset the read stopped
+    at ("offset"): the next record's, so a reader knows where the log stood even when it read nothing.
+    `fetch_bytes`: at most this much per fetch (and at least one record); more for big records.
 
     The end is the high watermark that Fetch responses report, never ListOffsets(latest): the
     embedded broker (Tansu) answers that with the last batch's base offset + 1, which would stop a
@@ -46,15 +51,24 @@ def read_partition(bootstrap: str, settings: Settings, topic: str, partition: in
             tp = TopicPartition(topic, partition)
             consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                      fetch_max_wait_ms=100, auto_offset_reset="earliest",
+                                     max_partition_fetch_bytes=fetch_bytes, fetch_max_bytes=max(fetch_bytes, 50 << 20),
                                      **settings.kafka_python_security())
             consumer.assign([tp])
-            consumer.seek(tp, start if since is None else _first_since(consumer, tp, start, since, stop))
+            if last is not None:
+                first = max(start, _highwater(consumer, tp, start, stop) - last)
+            else:
+                first = start if since is None else _first_since(consumer, tp, start, since, stop)
+            consumer.seek(tp, first)
             while not stop.is_set():
                 batch = consumer.poll(timeout_ms=200).get(tp, [])
                 if batch:
-                    put([(m.offset, m.key, m.value) for m in batch])
+                    put([(m.offset, m.key, m.value) for m in batch if until is None or m.offset < until])
                 progress.update(position=consumer.position(tp), highwater=consumer.highwater(tp))
-                if progress["highwater"] is not None and progress["position"] >= progress["highwater"]:
+                stop_at = progress["highwater"] if until is None or progress["highwater"] is None \
+                    else min(progress["highwater"], until)
+                if stop_at is not None and progress["position"] >= stop_at:
+                    if end is not None:
+                        end["offset"] = progress["position"] if until is None else min(progress["position"], until)
                     put(_END)
                     return
         except BaseException as exc:  # handed to the reader, raised there

@@ -1,31 +1,80 @@
 """A worker's per-partition state, rebuilt from its log when the partition is assigned: only the window
 the state covers is read (the dedup index's retention + grace, the enriched read-back hours), never the
-whole history, and every read is bounded by its timeout (pipeline/kafka/io.py)."""
+whole history, and every read is bounded by its timeout (pipeline/kafka/io.py).
+
+What a dedup index rebuild reads: the newest complete snapshot of the partition on `dedup-snapshot` (its
+last record, then that snapshot's chunks: ~600 bytes an indexed article, pipeline/kafka/snapshots.py) and
+the `dedup-index` entries from the offset the snapshot covers to the Fetch high watermark (at most
+NEWSFEED_DEDUP_SNAPSHOT_ENTRIES or a few hours of entries, when the owner cut snapshots as it should).
+With no usable snapshot (none yet, older than the window, another format), it reads the `dedup-index`
+records of the last retention + grace, as before snapshots existed.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import dataclass
 from typing import Iterable
 
 import orjson
 
 from pipeline.config import Settings
 from pipeline.kafka.io import read_partition
+from pipeline.kafka.snapshots import latest_snapshot
 from pipeline.kafka.topics import dedup_window, readback_window, story_window
+from pipeline.stages import dedup_snapshot
 from pipeline.stages.dedup import DedupIndex
 from pipeline.stages.stories import StoryIndex
 
 
-def load_dedup_index(settings: Settings, partition: int, bootstrap: str | None = None) -> DedupIndex:
-    """The dedup index of one `languaged` partition, from the last retention + grace of `dedup-index`
-    (older entries would be evicted as soon as they were added)."""
-    index = DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
-                       retention_seconds=settings.dedup_retention_days * 86400,
-                       grace_seconds=settings.dedup_grace_seconds)
-    for _offset, _key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("dedup-index"),
-                                               partition, since=time.time() - dedup_window(settings)):
+log = logging.getLogger("newsfeed.state")
+
+
+@dataclass
+class RebuiltIndex:
+    index: DedupIndex
+    end: int                     # the dedup-index offset the read stopped at: where the next entry lands
+    read: int                    # entries read from dedup-index (the tail after the snapshot, or the window)
+    snapshot_covers: int | None  # the restored snapshot's dedup-index offset (None: no snapshot used)
+    snapshot_at: float | None    # and when it was cut
+
+    def describe(self) -> str:
+        if self.snapshot_covers is None:
+            return f"{len(self.index)} entries from the {self.read} dedup-index records of its window (no snapshot)"
+        return (f"{len(self.index)} entries: snapshot covering dedup-index offset {self.snapshot_covers} + "
+                f"{self.read} entries after it")
+
+
+def empty_dedup_index(settings: Settings) -> DedupIndex:
+    return DedupIndex(threshold=settings.dedup_threshold, shingle_size=settings.dedup_shingle,
+                      retention_seconds=settings.dedup_retention_days * 86400,
+                      grace_seconds=settings.dedup_grace_seconds)
+
+
+def load_dedup_index(settings: Settings, partition: int, bootstrap: str | None = None,
+                     use_snapshot: bool = True, timeout: float = 60.0) -> RebuiltIndex:
+    """The dedup index of one `languaged` partition: its newest complete snapshot plus the dedup-index
+    entries after the offset it covers; without one, the last retention + grace of `dedup-index` (older
+    entries would be evicted as soon as they were added). Either way the same index (tests/test_dedup_snapshot.py)."""
+    address, index = bootstrap or settings.broker, empty_dedup_index(settings)
+    window_start = time.time() - dedup_window(settings)
+    snapshot = latest_snapshot(address, settings, partition, timeout) if use_snapshot else None
+    if snapshot is not None and snapshot.taken_at < window_start:
+        snapshot = None    # every entry it holds is out of the window: the window alone is less to read
+    if snapshot is not None:
+        try:
+            dedup_snapshot.restore(snapshot.blob, index)
+        except ValueError as exc:   # another format or signature algorithm: the log it is
+            log.warning("dedup snapshot of partition %s not used: %s", partition, exc)
+            snapshot, index = None, empty_dedup_index(settings)
+    where = {"since": window_start} if snapshot is None else {"start": snapshot.covers}
+    end, read = {}, 0
+    for _offset, _key, value in read_partition(address, settings, settings.topic("dedup-index"), partition,
+                                               timeout=timeout, end=end, **where):
         index.add(orjson.loads(value))
-    return index
+        read += 1
+    return RebuiltIndex(index, end["offset"], read, snapshot and snapshot.covers, snapshot and snapshot.taken_at)
 
 
 def enriched_ids(settings: Settings, partitions: Iterable[int], bootstrap: str | None = None) -> set[str]:

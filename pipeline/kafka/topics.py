@@ -1,7 +1,7 @@
 """Topic names and idempotent creation.
 
 Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities] -> tagged -> [stories + its sink]
--> enriched (+ JSONL). Dedup also writes its state log `dedup-index` and sends duplicates to `tagged` (they take
+-> enriched (+ JSONL). Dedup also writes its state log `dedup-index` (and snapshots of it to `dedup-snapshot`) and sends duplicates to `tagged` (they take
 their original's story there); stories writes `duplicates`, its state log `story-log` and the summaries on
 `stories`; every stage may write `deadletter`; the sink stage writes duplicates and dead letters to JSONL.
 `tagged` and `story-log` have one partition: story assignment is serialised (pipeline/stages/stories.py).
@@ -21,6 +21,7 @@ TOPICS = {
     "duplicates": "exact and near duplicates (schemas/duplicate), keyed by id",
     "deadletter": "messages that could not be processed (schemas/dead-letter)",
     "dedup-index": "internal: the dedup index log, replayed to rebuild dedup state",
+    "dedup-snapshot": "internal: snapshots of each partition's dedup index (chunked), a rebuild's start point",
     "stories": "story summaries (schemas/story), compacted, keyed by story id: the latest record is the story now",
     "story-log": "internal: one story assignment per article, replayed to rebuild the open stories (one partition)",
     "feed-state": "internal: the feed poller's state per feed (validators, next poll, seen items), keyed by feed URL",
@@ -45,6 +46,11 @@ def dedup_window(settings: Settings) -> float:
     return settings.dedup_retention_days * DAY + settings.dedup_grace_seconds
 
 
+# dedup snapshots: one is cut at least this often while a partition takes entries, and at least daily
+# while it takes none, so the topic's retention (a day more than the daily one) always keeps a recent one
+SNAPSHOT_MAX_AGE, SNAPSHOT_IDLE_AGE, SNAPSHOT_RETENTION = 6 * 3600, DAY, 2 * DAY
+
+
 def readback_window(settings: Settings) -> float:
     """Seconds of the enriched topic read back on assignment to recognise re-delivered records."""
     return settings.readback_hours * 3600
@@ -60,6 +66,8 @@ def story_window(settings: Settings) -> float:
 def topic_configs(settings: Settings, name: str) -> dict[str, str]:
     if name == "dedup-index":
         return {"retention.ms": str(int((dedup_window(settings) + DAY) * 1000))}
+    if name == "dedup-snapshot":   # small segments, so retention deletes superseded snapshots within hours
+        return {"retention.ms": str(SNAPSHOT_RETENTION * 1000), "segment.ms": str(SNAPSHOT_MAX_AGE * 1000)}
     if name == "story-log":
         return {"retention.ms": str(int((story_window(settings) + DAY) * 1000))}
     return TOPIC_CONFIGS.get(name, {})
