@@ -29,7 +29,7 @@ from pipeline.config import Settings
 from pipeline.kafka import lag
 from pipeline.kafka.engines.apache_kafka import KafkaCluster
 from pipeline.kafka.engines.common import wait_until_answering
-from pipeline.kafka.replay import Item, replay
+from pipeline.kafka.replay import Item, ReplayResult, replay
 from pipeline.kafka.topics import all_topics, create_topics
 from pipeline.tools import exactly_once
 from pipeline.tools.process_monitor import ProcessMonitor
@@ -97,7 +97,7 @@ class Soak:
                                                  for i, kind in enumerate(faults)])
         self._pool = ThreadPoolExecutor(4, thread_name_prefix="soak-lag")
         self._stop = threading.Event()
-        self._fault_error: BaseException | None = None
+        self._sent: ReplayResult | BaseException | None = None
 
     # -- workers ---------------------------------------------------------------------------------------
     def start_workers(self, count: int) -> list[str]:
@@ -201,12 +201,6 @@ class Soak:
         elif fault.kind == "scale-out":
             fault.detail = f"{self.start_workers(1)[0]} added ({len(self.workers)} workers)"
 
-    def _faults(self) -> None:
-        try:
-            self._each_fault()
-        except BaseException as exc:   # raised by run() once the load is sent
-            self._fault_error = exc
-
     def _each_fault(self) -> None:
         for fault in self.run_data.faults:
             delay = self.run_data.started + fault.planned_at - time.time()
@@ -231,6 +225,14 @@ class Soak:
             items.insert(i * len(items) // (len(BAD_PAYLOADS) + 1), Item(key=f"soak-bad-{i}", payload=payload))
         return items
 
+    def _send(self, items: list[Item]) -> None:
+        try:
+            self._sent = replay(items, self.address, self.settings, rate=self.run_data.rate, progress=False)
+        except BaseException as exc:   # raised by run()
+            self._sent = exc
+        self.run_data.load_ended = time.time()
+        say("load sent")
+
     def run(self) -> SoakRun:
         create_topics(self.settings, self.address)
         items = self.load()
@@ -239,26 +241,26 @@ class Soak:
         time.sleep(self.settings.session_timeout)   # let the first rebalance settle
         self.monitor.start()
         sampler = threading.Thread(target=self._sample_lag, daemon=True, name="soak-lag-sampler")
-        faults = threading.Thread(target=self._faults, name="soak-faults")
+        # the load in a thread, the faults in this one: a broker node dies with the thread that started it
+        # (PR_SET_PDEATHSIG follows the thread, pipeline/kafka/engines/apache_kafka.py)
+        loader = threading.Thread(target=self._send, args=(items,), name="soak-load")
         self.run_data.started = time.time()
         sampler.start()
-        faults.start()
+        loader.start()
         try:
-            result = replay(items, self.address, self.settings, rate=self.run_data.rate, progress=False)
-            self.run_data.load_ended = time.time()
+            self._each_fault()
+            loader.join()
+            result = self._sent
+            if isinstance(result, BaseException):
+                raise RuntimeError(f"the load could not be sent: {result!r}") from result
             if result.failed:
                 raise RuntimeError(f"{result.failed} article(s) could not be produced: {result.errors[:3]}")
             self.run_data.sent = len(result.keys)
-            say(f"load sent ({result.sent} messages)")
-            faults.join()   # a fault planned near the end finishes, and its recovery is measured
-            if self._fault_error:
-                raise RuntimeError(f"a fault could not be carried out: {self._fault_error!r}") from self._fault_error
             exactly_once.wait_for_sinks(self.output, len(result.keys), timeout=self.recover_limit, alive=self.alive)
             self.run_data.drained = self.wait_drained(time.time(), self.recover_limit, backlog_only=False)
             say("every outcome in the sinks, lag 0")
         finally:
             self._stop.set()
-            faults.join()
             self.monitor.stop()
             stop_workers(list(self.workers.values()))
             sampler.join(60)
