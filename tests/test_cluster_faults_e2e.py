@@ -9,18 +9,15 @@ import threading
 import time
 from collections import Counter
 
-import orjson
 import pytest
 from kafka import KafkaAdminClient
 
 from pipeline.config import group_id
 from pipeline.kafka.broker import free_port, wait_until_answering
-from pipeline.kafka.io import read_partition
-from pipeline.kafka.outcomes import OUTPUT_TOPICS, Outcomes
 from pipeline.kafka.engines.apache_kafka import KafkaCluster
 from pipeline.kafka.replay import Item
+from pipeline.tools import exactly_once
 from pipeline.tools.synth import synthesize
-from pipeline.writers.jsonl import read_jsonl
 
 from conftest import SEEDS, make_stack, wait_for_workers
 from http_helpers import get
@@ -45,37 +42,15 @@ def _replay_in_background(stack, items: list[Item], rate: float) -> tuple[thread
 
 
 def _assert_each_once(stack, keys: list[str]) -> dict:
-    """Once the workers stopped, every copy anyone wrote is on the topics: read each partition of each output
-    topic to its high watermark, and the JSONL."""
-    outcomes = Outcomes()
-    for kind in OUTPUT_TOPICS:
-        for partition in range(stack.settings.partitions):
-            for _offset, _key, value in read_partition(stack.address, stack.settings, stack.settings.topic(kind),
-                                                       partition):
-                outcomes.add(kind, orjson.loads(value))
-    for kind in ("enriched", "duplicates", "deadletter"):
-        assert outcomes.copies[kind] == 0, f"{outcomes.copies[kind]} second copies on the {kind} topic"
-    assert outcomes.seen() == set(keys), f"missing: {sorted(set(keys) - outcomes.seen())[:10]}"
-    assert sum(len(r) for r in outcomes.records.values()) == len(keys), "an article in two outputs"
-    lines = Counter(r["id"] for r in read_jsonl(stack.output / "enriched.jsonl"))
-    assert set(lines) == set(outcomes.records["enriched"]) and max(lines.values()) == 1, lines.most_common(3)
-    letters = Counter(outcome for outcome in outcomes.records["deadletter"])
-    assert len(letters) == 3 and max(letters.values()) == 1
-    return {kind: len(r) for kind, r in outcomes.records.items()}
+    """Once the workers stopped: each article once in exactly one output, on the topics and in the JSONL."""
+    checked = exactly_once.check(stack.address, stack.settings, stack.output, keys)
+    assert checked.ok, checked.problems()
+    assert checked.counts["deadletter"] == 3
+    return checked.counts
 
 
 def _wait_for_sinks(stack, total: int, timeout: float = 300) -> None:
-    """Until the JSONL sinks hold an outcome for every article (the topics are read once the workers stop:
-    a kafka-python consumer polling through a leader change hung in its own wait, past its timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        written = sum(sum(1 for _ in read_jsonl(stack.output / f"{kind}.jsonl"))
-                      for kind in OUTPUT_TOPICS if (stack.output / f"{kind}.jsonl").exists())
-        if written >= total:
-            return
-        assert time.monotonic() < deadline, f"{written} of {total} outcomes in the JSONL sinks after {timeout}s"
-        assert all(w.poll() is None for w in stack.workers), "a worker died"
-        time.sleep(1)
+    exactly_once.wait_for_sinks(stack.output, total, timeout, alive=lambda: all(w.poll() is None for w in stack.workers))
 
 
 def _leader(admin: KafkaAdminClient, topic: str, partition: int) -> int:

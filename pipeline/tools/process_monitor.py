@@ -31,29 +31,45 @@ def cpu_seconds(proc: psutil.Process) -> float:
 
 
 class ProcessMonitor(threading.Thread):
-    """Samples CPU time and RSS of a set of processes twice a second."""
+    """Samples CPU time and RSS of a set of processes twice a second (or every `interval` s); with `series`,
+    also each process's RSS and open files at every sample (the soak plots them over hours)."""
 
-    def __init__(self, procs: dict[str, int]):
+    def __init__(self, procs: dict[str, int], interval: float = 0.5, series: bool = False):
         super().__init__(daemon=True)
-        self.procs = {name: psutil.Process(pid) for name, pid in procs.items()}
-        self.peak_rss = {name: 0 for name in procs}
-        self.cpu = {name: 0.0 for name in procs}
+        self.procs: dict[str, psutil.Process] = {}
+        self.peak_rss: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}
+        for name, pid in procs.items():
+            self.add(name, pid)
         self.samples: list[tuple[float, dict[str, float]]] = []   # (wall clock, CPU seconds so far)
+        # (wall clock, name, RSS bytes, open files) when `series`
+        self.series: list[tuple[float, str, int, int]] | None = [] if series else None
+        self.interval = interval
         self._stop_event = threading.Event()
+
+    def add(self, name: str, pid: int) -> None:
+        """Watch one more process from now on (a worker started or restarted mid-run)."""
+        self.procs[name] = psutil.Process(pid)
+        self.peak_rss.setdefault(name, 0)
+        self.cpu.setdefault(name, 0.0)
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             self.sample()
-            self._stop_event.wait(0.5)
+            self._stop_event.wait(self.interval)
 
     def sample(self) -> None:
-        for name, proc in self.procs.items():
+        now = time.time()
+        for name, proc in list(self.procs.items()):
             try:
-                self.peak_rss[name] = max(self.peak_rss[name], proc.memory_info().rss)
+                rss = proc.memory_info().rss
+                self.peak_rss[name] = max(self.peak_rss[name], rss)
                 self.cpu[name] = cpu_seconds(proc)
-            except psutil.Error:
+                if self.series is not None:
+                    self.series.append((now, name, rss, proc.num_fds()))
+            except psutil.Error:   # exited (or killed by the soak): its series just ends
                 pass
-        self.samples.append((time.time(), dict(self.cpu)))
+        self.samples.append((now, dict(self.cpu)))
 
     def stop(self) -> None:
         self.sample()

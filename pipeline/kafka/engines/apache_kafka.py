@@ -219,7 +219,9 @@ class KafkaCluster:
         return self
 
     def start_node(self, node: int) -> None:
-        """Start (or restart, after `kill_node`) one node on its existing storage."""
+        """Start (or restart, after `kill_node`) one node on its existing storage. From a thread that outlives
+        the node: Linux sends the parent-death signal when the *thread* that started it exits (the soak lost its
+        three brokers when the thread that had restarted them ended)."""
         directory = self.node_dir(node)
         self.processes[node] = subprocess.Popen(
             java_command(self.home, "kafka.Kafka", str(directory / "server.properties"), logs=directory),
