@@ -15,6 +15,7 @@ from pipeline.contracts import codec
 from pipeline.contracts.records import utc_now
 from pipeline.kafka.state import load_story_index
 from pipeline.runtime import metrics
+from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import story_codec, story_features
 from pipeline.stages.stories import StoryIndex
@@ -85,6 +86,10 @@ if "stories" in settings.stages:
     @crash_stops_worker
     async def stories_agent(stream):
         meter, sink_meter = metrics.stage("stories"), metrics.stage("sink")
+        if settings.stories:   # for copies that overtook their original (their features are computed here);
+            # loaded once per process: with the entities stage here too, this waits for its load
+            await in_thread(story_features.load, sorted(settings.ner_model_map()))
+            readiness.done("models", "stories")
         async for event in stream.events():
             index, on_enriched = await state.get(event.message.partition)
             started = meter.start()
