@@ -115,8 +115,8 @@ def rarity(word: str, lang: str) -> float:
     try:
         from wordfreq import zipf_frequency
         zipf = zipf_frequency(word, lang or "en")
-    except (LookupError, ValueError):
-        zipf = 3.0   # a language wordfreq lacks: every word middling
+    except (LookupError, ValueError, ImportError):
+        zipf = 3.0   # a language wordfreq lacks or cannot tokenize here (zh needs jieba): every word middling
     return max(0.5, 7.5 - zipf) ** RARITY_POWER
 
 
