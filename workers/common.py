@@ -91,7 +91,8 @@ joining = asyncio.Event()   # set when the consumer starts joining the group (fi
 
 _watchdog = BrokerWatchdog(settings.broker, settings.broker_wait)
 app.timer(interval=1.0)(_watchdog.check)
-readiness.pending("models", {s for s in settings.stages if s in ("language", "entities")}, "models not loaded yet")
+readiness.pending("models", {s for s in settings.stages if s in ("language", "entities")
+                             or (s == "stories" and settings.stories)}, "models not loaded yet")
 
 
 @app.on_partitions_assigned.connect

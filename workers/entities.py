@@ -66,7 +66,8 @@ if "entities" in settings.stages:
         # models load once, before the first message (overlaps the group join); the places index is opened
         # once too (built the first time on this machine: ~27 s)
         await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared),
-                             *([in_thread(story_features.embedder)] if settings.stories else []))
+                             *([in_thread(story_features.load, sorted(settings.ner_model_map()))]
+                               if settings.stories else []))
         log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)
         readiness.done("models", "entities")
         meter = metrics.stage("entities")

