@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.stages.gazetteer_sources import country_names, country_point, midrange, word_statistics
 
-INDEX_VERSION = 8
+INDEX_VERSION = 9
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {

