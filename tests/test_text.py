@@ -80,3 +80,14 @@ def test_a_photo_credit_ends_a_paragraph_only_the_credit_goes():
     # through the first stage: enriched, not dead-lettered as empty_text
     payload = codec.encode(raw_article(id="one-line", source="test", text=one_line))
     assert ingest(payload, max_bytes=1 << 20)["text"] == PARAGRAPH.strip()
+
+
+def test_noise_removal_never_takes_the_whole_text():
+    """Real one-line articles read like a photo credit: kept as they came, not dead-lettered as empty_text."""
+    credit = "Springfield council  votes on the budget (Greg Trotter / News-Leader)"
+    assert clean(credit).text == "Springfield council votes on the budget (Greg Trotter / News-Leader)"
+    assert clean("(Greg Trotter / News-Leader)").text == "(Greg Trotter / News-Leader)"
+    assert clean(clean(credit).text).text == clean(credit).text
+    assert clean("Menu\n\nPartager").text == "Menu\nPartager"   # all navigation: kept too
+    payload = codec.encode(raw_article(id="credit", source="test", text="(Greg Trotter / News-Leader)"))
+    assert ingest(payload, max_bytes=1 << 20)["text"] == "(Greg Trotter / News-Leader)"

@@ -4,7 +4,8 @@ skews language detection or defeats deduplication.
 Noise seen in real scraped news (see seeds/): navigation lines heading the page ("Menu", the outlet's
 name, section labels), photo credits ("Crédit photo, Getty Images"), photo captions ending in a credit
 ("... (Evan Vucci/AP)"; a long paragraph ending in a credit loses only the credit), image legends, author/role bylines, promo blocks ("Ignorer Promotion
-WhatsApp ... Fin de Promotion WhatsApp"), and a leading "date 2025-03" stamp.
+WhatsApp ... Fin de Promotion WhatsApp"), and a leading "date 2025-03" stamp. Removal never empties a text that has words: an article that is all
+"noise" (a one-line photo credit) is kept as it came.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ def clean(text: str) -> Cleaned:
         else:
             kept.append(_BLANKS.sub(" ", line) if "  " in line or "\t" in line else line)
     cleaned = "\n".join(kept).strip()
+    if not cleaned:
+        # noise removal never takes an article's whole text: a one-line article that reads like a photo
+        # credit ("(Greg Trotter / News-Leader)") or a menu word is kept as it came (blanks tidied)
+        cleaned = "\n".join(_BLANKS.sub(" ", line.strip()) for line in text.split("\n") if line.strip())
+        removed = 0
     return Cleaned(cleaned, removed, max(0, original_len - len(cleaned)), published_at)
 
 
