@@ -86,3 +86,13 @@ def test_summary_order_and_links():
     assert summary == [{"name": "Kiev", "label": "LOC", "count": 3}, {"name": "Otan", "label": "ORG", "count": 2}]
     assert [m["entity"] for m in items] == [0, 1, 1, 0, 0]
     assert canonicalise([], "fr") == []
+
+
+def test_a_full_name_spelled_two_ways_is_one_person():
+    """Seed 003 spells Zelensky's given name twice: Volodymyr and Volodomyr; the short name then has one home."""
+    items = mentions(("Volodymyr Zelensky", "PER"), ("Volodomyr Zelensky", "PER"), ("Zelensky", "PER"),
+                     ("Donald Trump", "PER"), ("Melania Trump", "PER"), ("Jan Novak", "PER"), ("Jana Novak", "PER"))
+    summary = summary_of(items)
+    assert summary["Volodymyr Zelensky"]["count"] == 3
+    # different people: another given name, or a short one that differs by a letter
+    assert {"Donald Trump", "Melania Trump", "Jan Novak", "Jana Novak"} <= set(summary)

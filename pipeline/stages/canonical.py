@@ -5,7 +5,8 @@ each mention gets `entity`, the index of its entry. Matching keys ignore case, a
 periods and the shape of apostrophes (Etats-Unis = États Unis, d'Etat = d’État); honorifics and titles of
 the record's language, and leading articles, are left out of the key (M. Trump = Trump). A shorter PER
 name joins the one longer PER name of the record that ends with it (Poutine → Vladimir Poutine), but not
-when two different longer names do (Trump beside Donald Trump and Melania Trump stays apart).
+when two different longer names do (Trump beside Donald Trump and Melania Trump stays apart); full names
+spelled two ways (Volodymyr / Volodomyr Zelensky) are one.
 The entry's `name` is the fullest surface form (honorifics dropped), `count` all its mentions, `label`
 the most frequent label of its mentions.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -101,6 +103,15 @@ def parse(text: str, lang: str, label: str = "") -> tuple[tuple[str, ...], str]:
     return tuple(key) or (_fold(text),), name
 
 
+def _spelling_variants(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two full names (2+ words) that differ by a letter or two in their given names, same surname: a
+    transliteration or a typo of one person (Volodymyr / Volodomyr Zelensky), not two people (Donald /
+    Melania Trump)."""
+    return (len(a) == len(b) >= 2 and a[-1] == b[-1] and a != b
+            and all(x == y or (x[0] == y[0] and len(x) >= 5 and SequenceMatcher(None, x, y).ratio() >= 0.85)
+                    for x, y in zip(a[:-1], b[:-1])))
+
+
 def _vote(labels: Sequence[str]) -> str:
     return Counter(labels).most_common(1)[0][0]   # ties: the label seen first
 
@@ -122,6 +133,10 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
     label = {key: _vote([mentions[i]["label"] for i in idx]) for key, idx in groups.items()}
     people = [key for key in groups if label[key] == "PER"]
     root = {key: key for key in groups}
+    for i, key in enumerate(people):   # spelling variants of one full name: Volodomyr = Volodymyr Zelensky
+        root[key] = next((other for other in people[:i] if root[other] == other
+                          and _spelling_variants(other, key)), key)
+    people = [key for key in people if root[key] == key]
     for short in people:
         longer = [key for key in people if len(key) > len(short) and key[-len(short):] == short]
         # the longest names ending with it; one of them, or it stays on its own
@@ -130,7 +145,7 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
             root[short] = widest[0]
     members: dict[tuple[str, ...], list[int]] = {}
     for key, idx in groups.items():
-        members.setdefault(root[key], []).extend(idx)
+        members.setdefault(root[root[key]], []).extend(idx)
     entries = []
     for idx in members.values():
         idx.sort()
