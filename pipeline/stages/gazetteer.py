@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.stages.gazetteer_sources import country_names, country_point, midrange, word_statistics
 
-INDEX_VERSION = 9
+INDEX_VERSION = 35  # issue 35: a shared ~/.cache must not meet another branch's v10
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 # Short forms that name a country but are in no list (keys are normalised: see name_key)
 COUNTRY_ALIASES = {
@@ -233,6 +233,18 @@ class Gazetteer:
     @lru_cache(maxsize=1)
     def word_languages(self) -> frozenset[str]:
         return frozenset(r[0] for r in self._db().execute("SELECT DISTINCT lang FROM function_words"))
+
+    @lru_cache(maxsize=4096)
+    def target(self, target: str) -> Place | None:
+        """A place named by the forms table (pipeline/stages/place_forms.py): a GeoNames id, an ISO country
+        code ("RU") or a country's first-level region ("US-WV")."""
+        if target.isdigit():
+            return self.place(int(target))
+        code, _, admin1 = target.partition("-")
+        row = self._db().execute(
+            "SELECT * FROM places WHERE country_code = ? AND feature_code = ? AND admin1 = ? ORDER BY population DESC",
+            (code, "ADM1" if admin1 else "PCLI", admin1)).fetchone()
+        return Place(*row) if row else None
 
     def place(self, geonameid: int) -> Place | None:
         row = self._db().execute("SELECT * FROM places WHERE geonameid = ?", (geonameid,)).fetchone()

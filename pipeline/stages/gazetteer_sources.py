@@ -58,6 +58,16 @@ def country_names() -> dict[str, set[tuple[str, str]]]:
                 translated = translation.gettext(form)
                 if translated != form or lang == "en":
                     names[code].add((translated, lang))
+    # an inverted official form names the country by its head: "Russie, Fédération de" is "Russie", "Iran,
+    # République islamique d'" "Iran"; not a head two countries share ("Corée", "Congo")
+    heads: dict[tuple[str, str], set[str]] = {}
+    for code, forms in names.items():
+        for form, lang in forms:
+            if ", " in form:
+                heads.setdefault((form.split(", ")[0], lang), set()).add(code)
+    for (head, lang), codes in heads.items():
+        if len(codes) == 1:
+            names[next(iter(codes))].add((head, lang))
     return names
 
 

@@ -18,7 +18,10 @@ from collections import Counter
 from typing import Any, Sequence
 
 from pipeline.stages.canonical import canonicalise
-from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, Gazetteer, Place, name_key, shared
+from pipeline.stages import place_forms
+from pipeline.stages.arbitration import arbitrate
+from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key, shared
+from pipeline.stages.place_forms import find_forms
 from pipeline.stages.toponyms import MIN_POPULATION, Toponym, find
 
 GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
@@ -37,6 +40,10 @@ def _qualifier(text: str, end: int, gazetteer: Gazetteer) -> set[tuple[str, str]
     if not match:
         return set()
     word = match.group(1)
+    abbreviation = place_forms.forms().abbreviations.get(word if word.endswith(".") else word + ".")
+    if abbreviation:   # "Charleston, W.Va.", "London, Ont."
+        code, _, admin1 = abbreviation[0].partition("-")
+        return {(code, admin1)}
     if _US_STATE_CODE.fullmatch(word):
         return {("US", word)}
     return {(p.country_code, p.admin1 if p.feature_code.startswith("ADM") else "")
@@ -90,6 +97,7 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     countries: Counter[str] = Counter()
     regions: Counter[tuple[str, str]] = Counter()  # first-level regions: a state, the state of a town
     contributed: dict[int, Place] = {}
+    by_name: dict[str, Counter] = {}   # what each name contributed: a name repeated is no evidence for itself
     for topo, ranked in zip(toponyms, priors):
         if not ranked or topo.needs_context:
             continue
@@ -97,13 +105,16 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
         if best[1].feature_class in "AL" or second is None or best[0] - second[0] >= 1.0:
             contributed[id(topo)] = best[1]
             countries[best[1].country_code] += 1
+            own = by_name.setdefault(topo.key, Counter())
+            own[best[1].country_code] += 1
             if best[1].admin1:
                 regions[(best[1].country_code, best[1].admin1)] += 1
+                own[(best[1].country_code, best[1].admin1)] += 1
     chosen: list[Place | None] = []
     for topo, ranked, has_qualifier in zip(toponyms, priors, qualified):
-        own = contributed.get(id(topo))
-        support = _others(countries, own.country_code if own else None)
-        region_support = _others(regions, (own.country_code, own.admin1) if own else None)
+        own = by_name.get(topo.key, Counter())
+        support = _others(countries, own)
+        region_support = _others(regions, own)
         total, region_total = sum(support.values()) or 1, sum(region_support.values()) or 1
         rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
                             + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
@@ -116,9 +127,9 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     return chosen
 
 
-def _others(counts: Counter, own) -> dict:
-    """The article's context without the mention's own contribution."""
-    return {k: n - (k == own) for k, n in counts.items() if n - (k == own) > 0}
+def _others(counts: Counter, own: Counter) -> dict:
+    """The article's context without what the mention's name contributed (every mention of it)."""
+    return {k: n - own[k] for k, n in counts.items() if n - own[k] > 0}
 
 
 def population_baseline(candidates) -> Place | None:
@@ -126,8 +137,11 @@ def population_baseline(candidates) -> Place | None:
     return max((c[0] for c in candidates), key=lambda p: (p.population, -p.geonameid), default=None)
 
 
-def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer) -> Toponym:
+def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer, lang: str = "en") -> Toponym:
     surface = ent["text"]
+    form = form_toponym(ent, text, lang, gazetteer)
+    if form is not None:
+        return form
     candidates = ()
     for key in _lookup_keys(name_key(surface)):
         candidates = gazetteer.candidates(key)
@@ -137,6 +151,20 @@ def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer) -> Topon
     candidates = tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
                        or c[1] != ALTERNATE)
     return Toponym(ent["start"], ent["end"], surface, candidates, needs_context=False, strong=True)
+
+
+def form_toponym(ent: dict[str, Any], text: str, lang: str, gazetteer: Gazetteer) -> Toponym | None:
+    """A model mention that is a seat of power, a demonym or an AP abbreviation ("Ky." may come without
+    its period: the model's span ends before it)."""
+    surface, start, end = ent["text"], ent["start"], ent["end"]
+    written = surface + "." if text[end:end + 1] == "." else surface
+    for form, target in ((place_forms.METONYM, place_forms.seat(surface)),
+                         (place_forms.DEMONYM, place_forms.demonym(surface, lang)),
+                         (place_forms.ABBREVIATION, place_forms.forms().abbreviations.get(written, (None,))[0])):
+        place = gazetteer.target(str(target)) if target is not None else None
+        if place is not None:
+            return Toponym(start, end, surface, ((place, PRIMARY, frozenset()),), False, True, form)
+    return None
 
 
 def _lookup_keys(key: str):
@@ -155,22 +183,58 @@ def _lookup_keys(key: str):
 def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool,
            gazetteer: Gazetteer | None = None) -> tuple[list[dict[str, Any]], int]:
     """Entities with gazetteer places added and `place` set on every place mention; returns (entities,
-    number of mentions added). A model's LOC/GPE mention is always kept, resolved or not."""
+    number of mentions added). A model's LOC/GPE mention is kept, resolved or not, unless it is an
+    organisation's name or a person's (arbitration.py); a demonym (NORP) gets its country."""
     gazetteer = gazetteer or shared()
+    entities, changed = arbitrate(entities, text, lang, gazetteer)
     taken = [(e["start"], e["end"]) for e in entities]
+    forms = [t for t in find_forms(text, lang, gazetteer) if not _overlaps(t, taken)]
+    taken += [(t.start, t.end) for t in forms]
     found = [t for t in find(text, lang, gazetteer)
-             if not any(s < t.end and t.start < e for s, e in taken) and (t.strong or not model_ran)]
-    model_mentions = [e for e in entities if e.get("label_raw") in GEOCODED_LABELS]
-    toponyms = [model_toponym(e, text, gazetteer) for e in model_mentions] + found
-    places = rank(toponyms, text, lang, gazetteer)
-    for ent, place in zip(model_mentions, places):
+             if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
+             and not (place_forms.after_government_body(text, t.start) and not _named_country(t))]
+    model_mentions, model_toponyms = [], []
+    for ent in entities:
+        geocoded = ent.get("label_raw") in GEOCODED_LABELS or "relabelled" in ent
+        seat_of_power = ent["label"] == "ORG" and place_forms.seat(ent["text"]) is not None  # "the Kremlin said"
+        if ent["label"] in ("MISC", "LOC") and (geocoded or ent["label"] == "MISC") or seat_of_power:
+            topo = model_toponym(ent, text, gazetteer, lang)
+            if geocoded or topo.form:
+                model_mentions.append(ent)
+                model_toponyms.append(topo)
+    found = forms + found
+    toponyms = model_toponyms + found
+    places = one_sense_per_article(toponyms, rank(toponyms, text, lang, gazetteer))
+    for ent, topo, place in zip(model_mentions, model_toponyms, places):
         ent["place"] = place.as_field() if place else None
         if place is None:
             ent["place_reason"] = "not_in_gazetteer"
-    added = [{"text": t.text, "label": "LOC", "label_raw": "LOC", "start": t.start, "end": t.end,
-              "source": "gazetteer", "place": place.as_field()}
+        if topo.form:
+            ent["place_form"] = topo.form
+    added = [{"text": t.text, "label": "MISC" if t.form == "demonym" else "LOC",
+              "label_raw": "NORP" if t.form == "demonym" else "LOC", "start": t.start, "end": t.end,
+              "source": "gazetteer", "place": place.as_field(), **({"place_form": t.form} if t.form else {})}
              for t, place in zip(found, places[len(model_mentions):]) if place is not None]
-    return sorted(entities + added, key=lambda e: (e["start"], e["end"])), len(added)
+    return sorted(entities + added, key=lambda e: (e["start"], e["end"])), len(added) + changed
+
+
+def _overlaps(topo: Toponym, taken: list[tuple[int, int]]) -> bool:
+    return any(s < topo.end and topo.start < e for s, e in taken)
+
+
+def _named_country(topo: Toponym) -> bool:
+    return any(c[0].feature_code in ("PCLI", "ADM1") for c in topo.candidates)
+
+
+def one_sense_per_article(toponyms: Sequence[Toponym], places: list[Place | None]) -> list[Place | None]:
+    """A name resolved once is the same place for the rest of the article: its mentions take the place
+    most of them resolved to (the first of equals)."""
+    chosen: dict[str, Counter] = {}
+    for topo, place in zip(toponyms, places):
+        if place is not None and not topo.form:
+            chosen.setdefault(topo.key, Counter())[place] += 1
+    return [chosen[t.key].most_common(1)[0][0] if not t.form and t.key in chosen else p
+            for t, p in zip(toponyms, places)]
 
 
 def summaries(entities: Sequence[dict[str, Any]], gazetteer: Gazetteer | None = None) -> dict[str, Any]:

