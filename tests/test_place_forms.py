@@ -69,3 +69,29 @@ def test_one_sense_per_article(tagger):
               if e.get("place") and e["text"].lower() == "alexandria"}
     assert places == {("Alexandria", "LA")}   # not Egypt's, though a hundred times bigger
     assert places_by_text(record)["Rapides Parish"][:2] == ("Rapides Parish", "US")
+
+
+@pytest.mark.parametrize("lang, text, expected", [
+    ("ru", "Переговоры прошли в Москве. Делегация Москвы вернулась из Киева, сообщили в России.",
+     {"Москве": "Moscow", "Москвы": "Moscow", "Киева": "Kyiv", "России": "Russia"}),
+    ("zh", "美国总统昨天在北京与中国领导人会谈。", {"北京": "Beijing", "美国": "United States", "中国": "China"}),
+    ("ja", "首相は東京で記者会見を開いた。", {"東京": "Tokyo"}),
+    ("ar", "عقد الاجتماع بالقاهرة أمس، ثم سافر الوفد إلى بغداد.", {"القاهرة": "Cairo", "بغداد": "Baghdad"}),
+    ("tr", "Toplantı İstanbul'da yapıldı ve heyet Ankara'ya döndü.", {"İstanbul": "Istanbul", "Ankara": "Ankara"}),
+    ("ko", "대통령은 서울에서 기자회견을 열었다.", {"서울": "Seoul"}),
+    ("pl", "Spotkanie odbyło się w Warszawie i w Krakowie.", {"Warszawie": "Warsaw", "Krakowie": "Kraków"}),
+])
+def test_places_in_inflected_and_unspaced_writing(tagger, lang, text, expected):
+    """Issue 32 item 2: the gazetteer reads a name inside a sentence of any script; the mention is the
+    name's own part where it can be cut out (the clitic "ب", the suffix "'da", the particle "에서")."""
+    record = located(tagger, lang, text)
+    assert {e["text"]: e["place"]["name"] for e in record["entities"] if e.get("place")} == expected
+
+
+def test_a_models_inflected_mention_and_the_gazetteer_agree():
+    from pipeline.stages.places import locate
+
+    text = "Переговоры прошли в Москве."
+    entities, _added = locate("ru", text, [{"text": "Москве", "label": "LOC", "label_raw": "LOC", "start": 20,
+                                             "end": 26}], model_ran=True)
+    assert [(e["text"], e["place"]["name"], e.get("source")) for e in entities] == [("Москве", "Moscow", None)]

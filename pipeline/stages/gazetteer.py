@@ -31,7 +31,7 @@ PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
 COUNTRY_ALIASES = {
     "US": ("us", "usa", "u.s.", "u.s.a.", "united states of america", "america"),
     "GB": ("uk", "u.k.", "britain", "great britain"),  # England, Scotland, ...: GeoNames' regions of GB
-    "AE": ("uae", "u.a.e."), "RU": ("russia",), "KR": ("south korea",), "KP": ("north korea",),
+    "AE": ("uae", "u.a.e."), "RU": ("russia", "россия", "росія"), "KR": ("south korea",), "KP": ("north korea",),
     "CZ": ("czech republic",), "NL": ("holland",), "VA": ("vatican",), "CD": ("drc", "congo-kinshasa"),
 }
 
@@ -233,6 +233,12 @@ class Gazetteer:
     @lru_cache(maxsize=1)
     def word_languages(self) -> frozenset[str]:
         return frozenset(r[0] for r in self._db().execute("SELECT DISTINCT lang FROM function_words"))
+
+    @lru_cache(maxsize=1)
+    def unspaced_keys(self) -> frozenset[str]:
+        """Names written in Chinese or Japanese characters: looked up inside unspaced text."""
+        rows = self._db().execute("SELECT DISTINCT key FROM names WHERE key >= ? AND key < ?", ("\u3040", "\ua000"))
+        return frozenset(r[0] for r in rows)
 
     @lru_cache(maxsize=4096)
     def target(self, target: str) -> Place | None:

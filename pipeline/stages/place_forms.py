@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.stages.canonical import HONORIFICS, parse
+from pipeline.stages.canonical import HONORIFICS
 from pipeline.stages.gazetteer import PRIMARY, Gazetteer, name_key
 from pipeline.stages.toponyms import Toponym
 
@@ -108,9 +108,10 @@ def forms() -> Forms:
     return Forms(demonyms, abbreviations, seats)
 
 
-@lru_cache(maxsize=1)
-def _demonym_languages() -> frozenset[str]:
-    return frozenset(lang for lang, _key in forms().demonyms)
+@lru_cache(maxsize=64)
+def _demonym_first_words(lang: str) -> frozenset[str]:
+    """The first words of the language's demonyms: most words of a text are looked up no further."""
+    return frozenset(key.split()[0] for key_lang, key in forms().demonyms if key_lang == lang)
 
 
 def honorific(surface: str, lang: str) -> bool:
@@ -130,8 +131,6 @@ def after_government_body(text: str, start: int) -> bool:
 def demonym(surface: str, lang: str) -> str | None:
     """The country code (or a continent's GeoNames id) a demonym or adjective stands for."""
     found = forms().demonyms.get((lang, name_key(surface)))
-    if found is None and surface[:1].isupper():  # "the Russians", "les Russes": the plural noun's key
-        found = forms().demonyms.get((lang, name_key(parse(surface, lang)[1])))
     if found is None or (surface.islower() and not found[1]):
         return None   # "polish" is a verb: an English demonym is capitalised
     return found[0]
@@ -178,11 +177,12 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
         target, after_town = table.abbreviations[m.group()]
         if not after_town or _TOWN_COMMA.search(text, max(0, m.start() - 40), m.start()):
             found.append(_toponym(m.start(), m.end(), text, gazetteer.target(target), ABBREVIATION))
-    if lang in _demonym_languages():
+    first_words = _demonym_first_words(lang)
+    if first_words:
         words = list(_WORD.finditer(text))
         skip_until = -1
         for i, m in enumerate(words):
-            if m.start() < skip_until:
+            if m.start() < skip_until or name_key(m.group()) not in first_words:
                 continue
             pair = words[i + 1] if i + 1 < len(words) and text[m.end():words[i + 1].start()] == " " else None
             for start, end in ((m.start(), pair.end()), (m.start(), m.end())) if pair else ((m.start(), m.end()),):

@@ -13,6 +13,7 @@ mention counts; `focus` marks those with at least half the top country's mention
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 import re
 from collections import Counter
 from typing import Any, Sequence
@@ -22,6 +23,7 @@ from pipeline.stages import place_forms
 from pipeline.stages.arbitration import arbitrate
 from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key, shared
 from pipeline.stages.place_forms import find_forms
+from pipeline.stages.inflection import variants
 from pipeline.stages.toponyms import MIN_POPULATION, Toponym, find
 
 GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
@@ -111,11 +113,14 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
                 regions[(best[1].country_code, best[1].admin1)] += 1
                 own[(best[1].country_code, best[1].admin1)] += 1
     chosen: list[Place | None] = []
+    context: dict[str, tuple] = {}
     for topo, ranked, has_qualifier in zip(toponyms, priors, qualified):
-        own = by_name.get(topo.key, Counter())
-        support = _others(countries, own)
-        region_support = _others(regions, own)
-        total, region_total = sum(support.values()) or 1, sum(region_support.values()) or 1
+        if topo.key not in context:   # the same for every mention of a name
+            own = by_name.get(topo.key, Counter())
+            support, region_support = _others(countries, own), _others(regions, own)
+            context[topo.key] = (support, region_support, sum(support.values()) or 1,
+                                 sum(region_support.values()) or 1)
+        support, region_support, total, region_total = context[topo.key]
         rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
                             + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
                            for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
@@ -147,6 +152,9 @@ def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer, lang: st
         candidates = gazetteer.candidates(key)
         if candidates:
             break
+    if not candidates:   # the model's "Москве", "İstanbul'da": the gazetteer's reading of the same word
+        candidates = max((gazetteer.candidates(key) for _o, _n, key in variants(surface, lang)),
+                         key=lambda found: max((c[0].population for c in found), default=-1), default=())
     # a village known by another name ("Wash" is Vaše): not what a story means
     candidates = tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
                        or c[1] != ALTERNATE)
@@ -187,9 +195,9 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
     organisation's name or a person's (arbitration.py); a demonym (NORP) gets its country."""
     gazetteer = gazetteer or shared()
     entities, changed = arbitrate(entities, text, lang, gazetteer)
-    taken = [(e["start"], e["end"]) for e in entities]
+    taken = sorted((e["start"], e["end"]) for e in entities)
     forms = [t for t in find_forms(text, lang, gazetteer) if not _overlaps(t, taken)]
-    taken += [(t.start, t.end) for t in forms]
+    taken = sorted(taken + [(t.start, t.end) for t in forms])
     found = [t for t in find(text, lang, gazetteer)
              if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
              and not (place_forms.after_government_body(text, t.start) and not _named_country(t))]
@@ -219,7 +227,10 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
 
 
 def _overlaps(topo: Toponym, taken: list[tuple[int, int]]) -> bool:
-    return any(s < topo.end and topo.start < e for s, e in taken)
+    """Whether the span meets one of `taken` (sorted, not overlapping each other): a bisection, as a long
+    article has hundreds of mentions and candidate spans."""
+    i = bisect_left(taken, (topo.end,))
+    return i > 0 and taken[i - 1][1] > topo.start
 
 
 def _named_country(topo: Toponym) -> bool:

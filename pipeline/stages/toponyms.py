@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
+from pipeline.stages.inflection import variants
 
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
@@ -42,7 +43,33 @@ class Toponym:
 
 
 def _capitalised(word: str) -> bool:
-    return word[:1].isupper()
+    """Capitalised, or in a script without case (Arabic, Devanagari, Hangul): any word may be a name."""
+    first = word[:1]
+    return first.isupper() or (first.isalpha() and not first.islower() and not _unspaced(first))
+
+
+def _unspaced(ch: str) -> bool:
+    """Chinese and Japanese: names are found inside runs of characters (find_unspaced)."""
+    return "\u3040" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+MAX_UNSPACED = 6   # characters of a Chinese or Japanese place name looked up inside a run
+
+
+def find_unspaced(start: int, run: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
+    """Place names inside a run of Chinese or Japanese characters ("他在北京说"), longest first."""
+    keys, out, i = gazetteer.unspaced_keys(), [], 0
+    while i < len(run):
+        for n in range(min(MAX_UNSPACED, len(run) - i), 1, -1):
+            surface = run[i:i + n]
+            if surface in keys:
+                evidence = _evidence(lang, surface, gazetteer.candidates(surface), False, gazetteer)
+                if evidence is not None:
+                    out.append(Toponym(start + i, start + i + n, surface, gazetteer.candidates(surface), *evidence))
+                    i += n - 1
+                    break
+        i += 1
+    return out
 
 
 def _name_word(word: str, lang: str, gazetteer: Gazetteer) -> bool:
@@ -67,8 +94,9 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
     """(needs_context, strong) for a gazetteer match, or None when it cannot be a place name here."""
     zipf = gazetteer.zipf(name_key(surface), lang)
     if surface.casefold() in gazetteer.function_words(lang) and not any(
-            _self_evident(c[0]) and (c[1] == PRIMARY or {lang, "en"} & c[2]) for c in candidates):
-        return None  # "We", "In", "Me" opening a sentence; not "Berlin", frequent as it is in German
+            _self_evident(c[0]) and (c[1] == PRIMARY or {lang, "en"} & c[2] or len(surface) >= 5
+                                   or not surface[:1].isupper()) for c in candidates):
+        return None  # "We", "In", "Me" opening a sentence; not "Berlin", "北京", "서울", frequent as they are
     if surface.isupper() and len(surface) > 4 and not surface.replace(".", "").isalpha():
         return None
     areas = [c for c in candidates if _named_area(c[0]) and (c[1] != LOCALISED or {lang, "en"} & c[2])]
@@ -103,6 +131,10 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     i = 0
     while i < len(tokens):
         start, _end, word = tokens[i]
+        if _unspaced(word[:1]):
+            out += find_unspaced(start, word, lang, gazetteer)
+            i += 1
+            continue
         if not _capitalised(word):
             i += 1
             continue
@@ -116,16 +148,23 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
             if candidates:
                 match = (n, surface, candidates)
                 break
-        if match is None:
-            i += 1
-            continue
+        if match is None:   # an inflected form: "Москве", "İstanbul'da", "بالقاهرة"
+            found = max(((offset, length, gazetteer.candidates(key)) for offset, length, key in variants(word, lang)
+                         if gazetteer.candidates(key)), default=None,   # the biggest place: "России", not Ross
+                        key=lambda v: max(c[0].population for c in v[2]))
+            if found is None:
+                i += 1
+                continue
+            offset, length, candidates = found
+            start, surface = start + offset, text[start + offset:start + offset + length]
+            match = (1, surface, candidates)
         n, surface, candidates = match
         before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < len(tokens) else None)
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
-        inside_longer_name = (
+        inside_longer_name = word[:1].isupper() and (   # caseless scripts: every word looks like a name
             (before is not None and text[before[1]:start] == " " and _name_word(before[2], lang, gazetteer)
              and not _SENTENCE_END.search(text[max(0, before[0] - 3):before[0]]))
-            or (after is not None and text[start + len(surface):after[0]] == " " and _name_word(after[2], lang, gazetteer)))
+            or (after is not None and text[tokens[i + n - 1][1]:after[0]] == " " and _name_word(after[2], lang, gazetteer)))
         evidence = None if inside_longer_name else _evidence(lang, surface, candidates, sentence_start, gazetteer)
         if evidence is not None:
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
