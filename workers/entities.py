@@ -17,7 +17,9 @@ from pipeline.runtime import metrics
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.stages import gazetteer, steps
+from pipeline.kafka.state import load_source_homes
 from pipeline.stages.entities import EntityTagger, ProcessTagger
+from pipeline.stages.source_home import SourceHomes
 from pipeline.stages import story_codec, story_features
 from workers.common import WORKER, app, dead, in_thread, log, out, settings, topic
 
@@ -31,15 +33,29 @@ if isinstance(tagger, ProcessTagger):
     tagger.start_loading(parent_nice=settings.loop_nice)
 
 
+homes = SourceHomes()   # every source's home, learned from the records as they pass (and rebuilt on start)
+
+
+def _rebuild_homes() -> None:
+    started = time.monotonic()
+    try:
+        read = load_source_homes(settings, homes)
+    except Exception:  # noqa: BLE001 - a prior, not data: the worker starts without it and learns again
+        log.exception("source homes not rebuilt from the enriched topic; learning them from new records")
+        return
+    log.info("source homes rebuilt from %s enriched records in %.1fs: %s sources", read,
+             time.monotonic() - started, len(homes.countries))
+
+
 async def _tag(batch: list[tuple[faust.EventT, dict[str, Any]]]) -> list[tuple[faust.EventT, dict[str, Any]]]:
     """NER on the batch; if the batch fails, one by one so only the failing record is dead-lettered."""
     try:
-        return list(zip([e for e, _ in batch], await in_thread(steps.tag_entities, [r for _, r in batch], tagger)))
+        return list(zip([e for e, _ in batch], await in_thread(steps.tag_entities, [r for _, r in batch], tagger, homes)))
     except Exception:
         tagged = []
         for event, record in batch:
             try:
-                tagged += [(event, r) for r in await in_thread(steps.tag_entities, [record], tagger)]
+                tagged += [(event, r) for r in await in_thread(steps.tag_entities, [record], tagger, homes)]
             except Exception as one:
                 await dead(event, "entities", one, record.get("id"))
         return tagged
@@ -65,7 +81,7 @@ if "entities" in settings.stages:
         started = time.monotonic()
         # models load once, before the first message (overlaps the group join); the places index is opened
         # once too (built the first time on this machine: ~27 s)
-        await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared),
+        await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared), in_thread(_rebuild_homes),
                              *([in_thread(story_features.load, sorted(settings.ner_model_map()))]
                                if settings.stories else []))
         log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)

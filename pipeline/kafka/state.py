@@ -22,9 +22,10 @@ import orjson
 from pipeline.config import Settings
 from pipeline.kafka.io import read_partition
 from pipeline.kafka.snapshots import latest_snapshot
-from pipeline.kafka.topics import dedup_window, readback_window, story_window
+from pipeline.kafka.topics import dedup_window, partitions_of, readback_window, story_window
 from pipeline.stages import dedup_snapshot
 from pipeline.stages.dedup import DedupIndex
+from pipeline.stages.source_home import SourceHomes
 from pipeline.stages.stories import StoryIndex
 
 
@@ -95,3 +96,15 @@ def load_story_index(settings: Settings, bootstrap: str | None = None) -> tuple[
         index.apply(orjson.loads(value))
         events += 1
     return index, events
+
+
+def load_source_homes(settings: Settings, homes: SourceHomes, bootstrap: str | None = None) -> int:
+    """The sources' homes learned again from the enriched records of the read-back window (every partition):
+    the places each article decided; returns the number of records read."""
+    read = 0
+    for partition in range(partitions_of(settings, "enriched")):
+        for _offset, _key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("enriched"),
+                                                   partition, since=time.time() - readback_window(settings)):
+            homes.learn_record(orjson.loads(value))
+            read += 1
+    return read

@@ -163,7 +163,7 @@ def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
 
 
 def _toponym(start: int, end: int, text: str, place, form: str) -> Toponym:
-    return Toponym(start, end, text[start:end], ((place, PRIMARY, frozenset()),), False, True, form)
+    return Toponym(start, end, text[start:end], ((place, PRIMARY, frozenset()),), False, True, form=form)
 
 
 def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:

@@ -24,6 +24,7 @@ from pipeline.stages.arbitration import arbitrate
 from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key, shared
 from pipeline.stages.place_forms import find_forms
 from pipeline.stages.inflection import variants
+from pipeline.stages.source_home import Home
 from pipeline.stages.toponyms import MIN_POPULATION, Toponym, find
 
 GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
@@ -88,8 +89,10 @@ def _priors(candidates, lang: str, qualifier: set[tuple[str, str]]) -> list[tupl
     return sorted(scored, key=lambda sc: (-sc[0], sc[1].geonameid))
 
 
-def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer) -> list[Place | None]:
-    """The chosen place of each mention (None: no candidate, or a needs-context match without support)."""
+def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer,
+         home: Home | None = None) -> list[Place | None]:
+    """The chosen place of each mention (None: no candidate, or a needs-context match without support);
+    `home`, the source's, weighs in where candidates compete (the mention's `by_home` says it decided)."""
     priors, qualified = [], []
     for topo in toponyms:
         qualifier = _qualifier(text, topo.end, gazetteer)
@@ -124,6 +127,11 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
         rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
                             + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
                            for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
+        if home is not None and len(rescored) > 1 and not topo.form:
+            at_home = sorted(((s + home.weight(p.country_code, p.admin1), p) for s, p in rescored),
+                             key=lambda sc: (-sc[0], sc[1].geonameid))
+            topo.by_home = at_home[0][1] != rescored[0][1]
+            rescored = at_home
         if not rescored or (topo.needs_context and not has_qualifier
                             and rescored[0][1].country_code not in support):
             chosen.append(None)
@@ -171,7 +179,7 @@ def form_toponym(ent: dict[str, Any], text: str, lang: str, gazetteer: Gazetteer
                          (place_forms.ABBREVIATION, place_forms.forms().abbreviations.get(written, (None,))[0])):
         place = gazetteer.target(str(target)) if target is not None else None
         if place is not None:
-            return Toponym(start, end, surface, ((place, PRIMARY, frozenset()),), False, True, form)
+            return Toponym(start, end, surface, ((place, PRIMARY, frozenset()),), False, True, form=form)
     return None
 
 
@@ -189,7 +197,7 @@ def _lookup_keys(key: str):
 
 
 def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool,
-           gazetteer: Gazetteer | None = None) -> tuple[list[dict[str, Any]], int]:
+           gazetteer: Gazetteer | None = None, home: Home | None = None) -> tuple[list[dict[str, Any]], int]:
     """Entities with gazetteer places added and `place` set on every place mention; returns (entities,
     number of mentions added). A model's LOC/GPE mention is kept, resolved or not, unless it is an
     organisation's name or a person's (arbitration.py); a demonym (NORP) gets its country."""
@@ -212,16 +220,19 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
                 model_toponyms.append(topo)
     found = forms + found
     toponyms = model_toponyms + found
-    places = one_sense_per_article(toponyms, rank(toponyms, text, lang, gazetteer))
+    places = one_sense_per_article(toponyms, rank(toponyms, text, lang, gazetteer, home))
     for ent, topo, place in zip(model_mentions, model_toponyms, places):
         ent["place"] = place.as_field() if place else None
         if place is None:
             ent["place_reason"] = "not_in_gazetteer"
         if topo.form:
             ent["place_form"] = topo.form
+        if topo.by_home and place is not None:
+            ent["place_prior"] = "home"
     added = [{"text": t.text, "label": "MISC" if t.form == "demonym" else "LOC",
               "label_raw": "NORP" if t.form == "demonym" else "LOC", "start": t.start, "end": t.end,
-              "source": "gazetteer", "place": place.as_field(), **({"place_form": t.form} if t.form else {})}
+              "source": "gazetteer", "place": place.as_field(), **({"place_form": t.form} if t.form else {}),
+              **({"place_prior": "home"} if t.by_home else {})}
              for t, place in zip(found, places[len(model_mentions):]) if place is not None]
     return sorted(entities + added, key=lambda e: (e["start"], e["end"])), len(added) + changed
 
@@ -269,9 +280,10 @@ def summaries(entities: Sequence[dict[str, Any]], gazetteer: Gazetteer | None = 
     }
 
 
-def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazetteer | None = None) -> dict[str, Any]:
+def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazetteer | None = None,
+               home: Home | None = None) -> dict[str, Any]:
     """The entity step's result for one record, with places: the hook called after NER (any language)."""
-    entities, added = locate(lang, text, result["entities"], result["ner"]["status"] == "ok", gazetteer)
+    entities, added = locate(lang, text, result["entities"], result["ner"]["status"] == "ok", gazetteer, home)
     result["entities"] = entities
     if added:  # new mentions: the summary (and each mention's index into it) is computed again
         result["entity_summary"] = canonicalise(entities, lang)

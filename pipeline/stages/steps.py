@@ -13,6 +13,7 @@ from pipeline.stages import ner_fallback, ner_models
 from pipeline.stages.entities import EntityTagger
 from pipeline.stages.language import LanguageDetector
 from pipeline.stages.places import add_places
+from pipeline.stages.source_home import SourceHomes, source_key
 from pipeline.contracts.records import check_dates, parse_time, record_time
 from pipeline.stages.text import clean
 
@@ -65,9 +66,11 @@ def deduplicate(record: dict[str, Any], index: DedupIndex) -> Verdict:
     return verdict
 
 
-def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> list[dict[str, Any]]:
+def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger,
+                 homes: SourceHomes | None = None) -> list[dict[str, Any]]:
     """Tag a batch in one `nlp.pipe` call per language (per-record time is the batch's share), then resolve
-    its places (pipeline/stages/places.py), in every language."""
+    its places (pipeline/stages/places.py), in every language, with the source's home as a prior (learned
+    from the records as they pass: pipeline/stages/source_home.py)."""
     started = time.perf_counter()
     modelled = {lang for lang, package in tagger.models.items() if ner_models.is_installed(package)}
     chosen = [ner_fallback.choose(r["language"], r["text"], modelled, r.get("lang_hint")) for r in records]
@@ -77,7 +80,10 @@ def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger) -> lis
         if why:  # tagged by another language's model: say which and why (pipeline/stages/ner_fallback.py)
             result["ner"] = {**result["ner"], "language": lang, "fallback": why}
         located, cpu = time.perf_counter(), time.thread_time()  # places in the language it was tagged in
-        record.update(add_places(lang, record["text"], result))
+        home = homes.home(source_key(record)) if homes is not None else None
+        record.update(add_places(lang, record["text"], result, home=home))
+        if homes is not None:
+            homes.learn_record(record)
         record["timings"]["entities_ms"] = round(share, 3)
         record["timings"]["places_ms"] = _ms(located)
         # its CPU too: in a busy worker the wall time also counts waits for the GIL

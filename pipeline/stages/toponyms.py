@@ -35,6 +35,7 @@ class Toponym:
     candidates: tuple[tuple[Place, int, frozenset[str]], ...]
     needs_context: bool   # a common word or sentence-initial: kept only if its country is named elsewhere
     strong: bool          # a country/continent name, or a big unambiguous city: safe to add to a model's output
+    by_home: bool = False  # the source's home decided between its candidates (places.rank)
     form: str = ""        # not a name: "demonym", "abbreviation" or "metonym" (pipeline/stages/place_forms.py)
 
     @property
