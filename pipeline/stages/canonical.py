@@ -75,6 +75,7 @@ def _starts_a_name(words: Sequence[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def parse(text: str, lang: str, label: str = "") -> tuple[tuple[str, ...], str]:
     """(matching key, displayed name) of one mention: titles out of both, leading articles out of the key
     (and out of the name when written in lower case: "the European Union"), but never a person's ("Le Pen")."""
@@ -113,6 +114,8 @@ def _spelling_variants(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 
 
 def _vote(labels: Sequence[str]) -> str:
+    if len(set(labels)) == 1:   # the usual case, without a Counter
+        return labels[0]
     return Counter(labels).most_common(1)[0][0]   # ties: the label seen first
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.stages.canonical import HONORIFICS
 from pipeline.stages.gazetteer import PRIMARY, Gazetteer, name_key
-from pipeline.stages.toponyms import Toponym
+from pipeline.stages.toponyms import Toponym, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
 DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"
@@ -40,6 +40,7 @@ class Forms:
     demonyms: dict[tuple[str, str], tuple[str, bool]]   # (lang, key) -> (target, written in lower case)
     abbreviations: dict[str, tuple[str, bool]]          # "W.Va." -> ("US-WV", needs "Town, " before it)
     seats: dict[str, int]                                # name key -> the city's GeoNames id
+    written: dict[str, set[str]]                         # lang -> the demonyms as written
 
 
 def _french(form: str) -> list[str]:
@@ -89,8 +90,10 @@ def _english_demonyms() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def forms() -> Forms:
     demonyms: dict[tuple[str, str], tuple[str, bool]] = {}
+    written_forms: dict[str, set[str]] = {"en": set()}
     for written, code in _english_demonyms().items():
         demonyms[("en", name_key(written))] = (code, False)
+        written_forms["en"].add(written)
     abbreviations, seats = {}, {}
     for line in TABLE.read_text("utf-8").splitlines():
         if not line or line.startswith("#"):
@@ -105,13 +108,8 @@ def forms() -> Forms:
             inflected = _INFLECT[lang](written) if lang in _INFLECT else written.split(";")
             for w in inflected:
                 demonyms[(lang, name_key(w))] = (target, w.islower())
-    return Forms(demonyms, abbreviations, seats)
-
-
-@lru_cache(maxsize=64)
-def _demonym_first_words(lang: str) -> frozenset[str]:
-    """The first words of the language's demonyms: most words of a text are looked up no further."""
-    return frozenset(key.split()[0] for key_lang, key in forms().demonyms if key_lang == lang)
+                written_forms.setdefault(lang, set()).add(w)
+    return Forms(demonyms, abbreviations, seats, written_forms)
 
 
 def honorific(surface: str, lang: str) -> bool:
@@ -145,21 +143,26 @@ def seat(surface: str) -> int | None:
 
 
 _WORD = re.compile(r"[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
+_ABBREVIATION = re.compile(r"(?<![\w.])[A-Z][A-Za-z]{0,4}\.(?: ?[A-Z][a-z]{0,2}\.)*")
 _TOWN_COMMA = re.compile(r"[A-Z][\w.'’-]*,\s$")
 
 
-@lru_cache(maxsize=1)
-def _patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    """(abbreviations, seats written with spaces between words, seats in unspaced scripts: no word edges)."""
-    table = forms()
-    by_length = lambda forms_: "|".join(re.escape(f) for f in sorted(forms_, key=len, reverse=True))  # noqa: E731
-    spaced = [w for line in TABLE.read_text("utf-8").splitlines() if line.startswith("seat\t")
-              for w in line.split("\t")[3].split(";")]
-    unspaced = [w for w in spaced if not any(ch.isascii() or ch == " " for ch in w) and len(w) <= 6
-                and not any("\u0400" <= ch <= "\u06ff" for ch in w)]
-    return (re.compile(rf"(?<![\w.])(?:{by_length(table.abbreviations)})(?![\w.])"),
-            re.compile(rf"(?<!\w)(?:{by_length(set(spaced) - set(unspaced))})(?!\w)"),
-            re.compile(by_length(unspaced)))
+@lru_cache(maxsize=64)
+def _by_first_word(lang: str) -> tuple[dict[str, list[tuple[str, str]]], tuple[str, ...]]:
+    """(first word, case-folded -> [(whole form case-folded, kind)], longest first; the seats written in
+    unspaced scripts): a text's words are looked up in a dict, not matched against a thousand patterns."""
+    table, starts = forms(), {}
+    seats = [w for line in TABLE.read_text("utf-8").splitlines() if line.startswith("seat\t")
+             for w in line.split("\t")[3].split(";")]
+    unspaced = tuple(w for w in seats if any(_unspaced(ch) for ch in w))
+    for written, kind in [(w, METONYM) for w in seats if w not in unspaced] + \
+            [(w, DEMONYM) for w in table.written.get(lang, ())]:
+        first = _WORD.match(written)
+        if first:
+            starts.setdefault(first.group().casefold(), []).append((written.casefold(), kind))
+    for forms_ in starts.values():
+        forms_.sort(key=lambda f: -len(f[0]))
+    return starts, unspaced
 
 
 def _toponym(start: int, end: int, text: str, place, form: str) -> Toponym:
@@ -168,29 +171,25 @@ def _toponym(start: int, end: int, text: str, place, form: str) -> Toponym:
 
 def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Demonyms, abbreviations and seats of power in the text, in text order, never overlapping."""
-    abbreviations, spaced_seats, unspaced_seats = _patterns()
     table, found = forms(), []
-    for pattern in (spaced_seats, unspaced_seats):
-        for m in pattern.finditer(text):
-            found.append(_toponym(m.start(), m.end(), text, gazetteer.target(str(seat(m.group()))), METONYM))
-    for m in abbreviations.finditer(text):
-        target, after_town = table.abbreviations[m.group()]
-        if not after_town or _TOWN_COMMA.search(text, max(0, m.start() - 40), m.start()):
-            found.append(_toponym(m.start(), m.end(), text, gazetteer.target(target), ABBREVIATION))
-    first_words = _demonym_first_words(lang)
-    if first_words:
-        words = list(_WORD.finditer(text))
-        skip_until = -1
-        for i, m in enumerate(words):
-            if m.start() < skip_until or name_key(m.group()) not in first_words:
-                continue
-            pair = words[i + 1] if i + 1 < len(words) and text[m.end():words[i + 1].start()] == " " else None
-            for start, end in ((m.start(), pair.end()), (m.start(), m.end())) if pair else ((m.start(), m.end()),):
-                target = demonym(text[start:end], lang)
-                if target:
-                    found.append(_toponym(start, end, text, gazetteer.target(target), DEMONYM))
-                    skip_until = end
+    starts, unspaced = _by_first_word(lang)
+    for m in _WORD.finditer(text):
+        for written, kind in starts.get(m.group().casefold(), ()):
+            end = m.start() + len(written)
+            if text[m.start():end].casefold() == written and not text[end:end + 1].isalnum():
+                target = seat(text[m.start():end]) if kind == METONYM else demonym(text[m.start():end], lang)
+                if target is not None:
+                    found.append(_toponym(m.start(), end, text, gazetteer.target(str(target)), kind))
                     break
+    for written in unspaced:   # "白宫", "ホワイトハウス": a substring search each, a few of them
+        at = text.find(written)
+        while at >= 0:
+            found.append(_toponym(at, at + len(written), text, gazetteer.target(str(seat(written))), METONYM))
+            at = text.find(written, at + len(written))
+    for m in _ABBREVIATION.finditer(text):
+        entry = table.abbreviations.get(m.group())
+        if entry and (not entry[1] or _TOWN_COMMA.search(text, max(0, m.start() - 40), m.start())):
+            found.append(_toponym(m.start(), m.end(), text, gazetteer.target(entry[0]), ABBREVIATION))
     found.sort(key=lambda t: (t.start, -t.end))
     kept, last_end = [], -1
     for topo in found:

@@ -46,7 +46,9 @@ class Toponym:
 def _capitalised(word: str) -> bool:
     """Capitalised, or in a script without case (Arabic, Devanagari, Hangul): any word may be a name."""
     first = word[:1]
-    return first.isupper() or (first.isalpha() and not first.islower() and not _unspaced(first))
+    if first.isupper():
+        return True
+    return not first.islower() and first.isalpha() and not _unspaced(first)
 
 
 def _unspaced(ch: str) -> bool:
@@ -132,6 +134,9 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     i = 0
     while i < len(tokens):
         start, _end, word = tokens[i]
+        if word[:1].islower():   # most words: nothing more to ask
+            i += 1
+            continue
         if _unspaced(word[:1]):
             out += find_unspaced(start, word, lang, gazetteer)
             i += 1
