@@ -119,7 +119,11 @@ def main() -> None:
         for g, pred in match(gold, ours)[0]:
             place = pred["place"]
             ours_err.append(km(g[2], g[3], place["lat"], place["lon"]) if place else MAX_KM)
-            base = population_baseline(gazetteer.candidates(gz.name_key(pred["text"])))
+            # a demonym, abbreviation or seat of power is a table's answer, not a choice among candidates:
+            # the baseline gets the same (it is about disambiguation)
+            base = population_baseline(gazetteer.candidates(gz.name_key(pred["text"]))) \
+                if not pred.get("place_form") else gz.Place(**{**place, "feature_code": "", "country_code":
+                                                                place["country_code"] or "", "admin1": ""})
             base_err.append(km(g[2], g[3], base.lat, base.lon) if base else MAX_KM)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
