@@ -165,6 +165,14 @@ def _by_first_word(lang: str) -> tuple[dict[str, list[tuple[str, str]]], tuple[s
     return starts, unspaced
 
 
+_LOWER_CASE_ADJECTIVES = frozenset({"de", "fr", "es"})   # languages whose demonym adjectives are lower-case
+
+
+def _names_start(text: str, start: int, end: int) -> bool:
+    """A capitalised form with a capitalised word right after it: the start of a longer name."""
+    return text[start].isupper() and text[end:end + 1] == " " and text[end + 1:end + 2].isupper()
+
+
 def _toponym(start: int, end: int, text: str, place, form: str) -> Toponym:
     return Toponym(start, end, text[start:end], ((place, PRIMARY, frozenset()),), False, True, form=form)
 
@@ -177,6 +185,8 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
         for written, kind in starts.get(m.group().casefold(), ()):
             end = m.start() + len(written)
             if text[m.start():end].casefold() == written and not text[end:end + 1].isalnum():
+                if kind == DEMONYM and lang in _LOWER_CASE_ADJECTIVES and _names_start(text, m.start(), end):
+                    break   # "Europäischen Union", "Deutsche Bank": an adjective written capitalised opens a name
                 target = seat(text[m.start():end]) if kind == METONYM else demonym(text[m.start():end], lang)
                 if target is not None:
                     found.append(_toponym(m.start(), end, text, gazetteer.target(str(target)), kind))
