@@ -34,12 +34,31 @@ from pipeline.stages.entities import EntityTagger, doc_entities  # noqa: E402
 from pipeline.stages.text import clean  # noqa: E402
 from pipeline.tools.synth import synthesize  # noqa: E402
 
-LOADS = {"fr": ROOT / "seeds", "en": ROOT / "bench" / "english"}
+LOADS = {"fr": ROOT / "seeds", "en": ROOT / "bench" / "english",
+         # one article each, its sentences rotated into seed-length texts (~4,000 chars): no synthetic load yet
+         "ru": ROOT / "tests" / "data" / "languages" / "ru.txt", "ja": ROOT / "tests" / "data" / "languages" / "ja.txt"}
 
 
 def texts_for(seed_dir: Path, n: int) -> list[str]:
+    if seed_dir.is_file():
+        return rotated(seed_dir.read_text("utf-8"), n)
     load = synthesize(n, seed_dir, mix="unique=1", seed=0, length="seed")
     return [clean(a["text"]).text for a in load.articles]
+
+
+def rotated(article: str, n: int, chars: int = 4000) -> list[str]:
+    """n texts of ~`chars` made of the article's sentences, each starting one sentence later."""
+    import re
+
+    sentences = [s for s in re.split(r"(?<=[.!?。])\s*", article.strip()) if s]
+    out = []
+    for i in range(n):
+        text, k = "", i
+        while len(text) < chars:
+            text += sentences[k % len(sentences)] + ("" if sentences[0][-1] == "。" else " ")
+            k += 1
+        out.append(text)
+    return out
 
 
 def timed(run) -> float:
@@ -65,7 +84,7 @@ def bench_language(tagger: EntityTagger, lang: str, texts: list[str], rounds: in
     for i in range(rounds):   # alternate which goes first
         for name, run in ((("bare", run_bare), ("stage", run_stage))[:: 1 if i % 2 == 0 else -1]):
             (bare if name == "bare" else stage).append(timed(run))
-    mentions = [doc_entities(doc) for doc in nlp.pipe(texts, batch_size=size)]
+    mentions = [doc_entities(doc, tagger.models[lang]) for doc in nlp.pipe(texts, batch_size=size)]
     copies = [copy.deepcopy(mentions) for _ in range(rounds)]
     canonical = [timed(lambda: [canonicalise(m, lang) for m in c]) for c in copies]
     bare_s, stage_s, canon_s = (statistics.median(x) for x in (bare, stage, canonical))
