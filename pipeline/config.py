@@ -63,7 +63,8 @@ class Settings:
     story_idle_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_STORY_IDLE_HOURS", "48")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
-    # which languages this worker's NER serves: empty = all; `ru,ja` = only these; `-ru,-ja` = all but these.
+    # which languages this worker's NER serves: empty = all; `ru,ja` = only these; `-ru,-ja` (or `not:ru,ja`)
+    # = all but these.
     # Workers with different sets run in different consumer groups, each reading every unique article and
     # tagging its own languages (README, Entities: splitting languages across workers)
     ner_languages: str = field(default_factory=lambda: _env("NEWSFEED_NER_LANGUAGES", ""))
@@ -140,7 +141,10 @@ class Settings:
 
 
 def ner_language_sets(raw: str) -> tuple[frozenset[str], frozenset[str]]:
-    """NEWSFEED_NER_LANGUAGES -> (languages served only, languages not served)."""
+    """NEWSFEED_NER_LANGUAGES -> (languages served only, languages not served). `not:ru,ja` = `-ru,-ja`."""
+    raw = raw.strip()
+    if raw.lower().startswith("not:"):
+        raw = ",".join(f"-{x.strip()}" for x in raw[4:].split(",") if x.strip())
     items = [x.strip().lower() for x in raw.split(",") if x.strip()]
     include = frozenset(x for x in items if not x.startswith("-"))
     exclude = frozenset(x[1:] for x in items if x.startswith("-"))

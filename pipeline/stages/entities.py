@@ -125,7 +125,8 @@ class EntityTagger:
             probe = ner_adapters.LOADERS[package]()
         else:
             with big_patterns_cached():  # French: 2.7 s of tokenizer regex compiling, once per machine
-                probe = spacy.load(package, exclude=ner_models.ner_only_exclusions(package))
+                probe = spacy.load(ner_adapters.own_model_dir(package) or package,
+                                   exclude=ner_models.ner_only_exclusions(package))
         if "ner" not in probe.pipe_names:
             raise RuntimeError(f"model {package} for {lang!r} has no 'ner' component")
         if not Language.has_factory(LINE_BREAKS):

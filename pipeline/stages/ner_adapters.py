@@ -3,6 +3,8 @@
 - `natasha` (Russian): Slovnet's news NER (PER/LOC/ORG, trained on Nerus, MIT) with the Navec embeddings,
   both shipped inside the `natasha` wheel. It runs on the raw text, so it is wrapped as the `ner`
   component of a blank Russian spaCy pipeline: its character spans become `doc.ents`.
+- the project's own models (`pipeline/ner_weights/<package>/`, trained by tools/train_ner.py, each with
+  its MODEL_CARD.md): loaded from their folder; the language is the one in their meta.json.
 - `ja_ginza` (Japanese, MIT): a real spaCy 3.8 package (SudachiPy tokens: no spaces needed) whose NER
   uses Sekine's extended named entity types (`Person`, `City`, `Company`, ~190 of them); GiNZA's own
   table maps them to OntoNotes types, which the stage maps to the common PER/ORG/LOC/MISC. The raw
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -86,6 +89,18 @@ def load_natasha():
 
 
 LOADERS: dict[str, Callable] = {NATASHA: load_natasha}
+WEIGHTS = Path(__file__).resolve().parent.parent / "ner_weights"
+
+
+@lru_cache(maxsize=1)
+def own_models() -> dict[str, str]:
+    """package -> language of the models shipped in pipeline/ner_weights/."""
+    metas = sorted(WEIGHTS.glob("*/meta.json")) if WEIGHTS.is_dir() else []
+    return {meta.parent.name: json.loads(meta.read_text("utf-8"))["lang"] for meta in metas}
+
+
+def own_model_dir(package: str) -> Path | None:
+    return WEIGHTS / package if package in own_models() else None
 
 
 @lru_cache(maxsize=1)
