@@ -95,22 +95,38 @@ def bench_language(tagger: EntityTagger, lang: str, texts: list[str], rounds: in
             "ner_ms_per_doc": 1000 * bare_s / len(texts)}
 
 
-def accuracy(tagger: EntityTagger, docs_per_set: int) -> None:
+def bare_model(package: str):
+    """The model's full pipeline (not only NER), as a user would load it."""
     import spacy
 
+    from pipeline.stages import ner_adapters
+
+    if package in ner_adapters.LOADERS:
+        return ner_adapters.LOADERS[package]()
+    return spacy.load(ner_adapters.own_model_dir(package) or package)
+
+
+def accuracy(tagger: EntityTagger, docs_per_set: int, only: set[str] | None = None) -> None:
     from pipeline.stages.language import LanguageDetector
 
     detector = LanguageDetector()
     for name, (lang, path, _mode) in ner_eval.DATASETS.items():
+        if only and lang not in only:
+            continue
         docs = ner_eval.load(name, docs_per_set)
         if docs is None or lang not in tagger.models:
             print(f"{name}: no data at {ner_eval.MIRROR} (fetch github:Babelscape/wikineural) or no model")
             continue
         ours, languages = ner_eval.pipeline_spans(docs, tagger, detector)
-        bare = ner_eval.bare_spans(docs, spacy.load(tagger.models[lang]))
+        bare = ner_eval.bare_spans(docs, bare_model(tagger.models[lang]))
+        # before: the pipeline with English and French models only (this language: gazetteer places)
+        before = None
+        if lang not in ("en", "fr"):
+            old = EntityTagger(models={k: v for k, v in tagger.models.items() if k in ("en", "fr")}).load()
+            before = ner_eval.score(docs, ner_eval.pipeline_spans(docs, old, detector)[0])
         print(f"{name} ({path}, first {len(docs)} texts): ours = the stages, bare = {tagger.models[lang]}; "
               f"detected languages {dict(languages.most_common())}")
-        print("\n".join(ner_eval.table(ner_eval.score(docs, ours), ner_eval.score(docs, bare))))
+        print("\n".join(ner_eval.table(ner_eval.score(docs, ours), ner_eval.score(docs, bare), before)))
 
 
 def main() -> None:
@@ -119,10 +135,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--part", default="speed,accuracy", help="speed, accuracy or both")
     parser.add_argument("--docs", type=int, default=216, help="texts per accuracy data set")
+    parser.add_argument("--languages", default="", help="only these languages' data sets (comma separated)")
     args = parser.parse_args()
     tagger = EntityTagger().load()
     if "accuracy" in args.part:
-        accuracy(tagger, args.docs)
+        accuracy(tagger, args.docs, set(filter(None, args.languages.split(","))))
     if "speed" not in args.part:
         return
     print(f"models: {tagger.installed()}, batch {tagger.batch_size}, components {tagger._nlp['fr'].pipe_names}")

@@ -1,5 +1,6 @@
-"""People, organisations and places in the languages served by PyPI models beyond English and French
-(Russian: Natasha/Slovnet, Japanese: GiNZA), through the real `newsfeed run`; and the same languages split
+"""People, organisations and places in the languages served beyond English and French (Russian:
+Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese: the project's own model), through the real
+`newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
 serving its language."""
 
@@ -23,8 +24,10 @@ EXPECTED = {
     "ru": {"PER": {"Владимир Путин", "Дмитрия Пескова", "Си Цзиньпин"}, "ORG": {"Газпрома"},
            "LOC": {"России", "Москве", "Пекин"}},
     "ja": {"PER": {"ドナルド・トランプ大統領"}, "ORG": {"トヨタ自動車"}, "LOC": {"東京", "ワシントン"}},
+    "pt": {"PER": {"Luiz Inácio Lula da Silva", "Fernando Haddad"}, "ORG": {"Petrobras", "Banco do Brasil"},
+           "LOC": {"Brasília", "Lisboa", "São Paulo"}},
 }
-MODELS = {"ru": "natasha", "ja": "ja_ginza"}
+MODELS = {"ru": "natasha", "ja": "ja_ginza", "pt": "pt_newsfeed_ner"}
 
 
 def found(record: dict) -> dict[str, set[str]]:
@@ -35,7 +38,7 @@ def found(record: dict) -> dict[str, set[str]]:
     return out
 
 
-def test_russian_and_japanese_articles_through_newsfeed_run(tmp_path):
+def test_russian_japanese_and_portuguese_articles_through_newsfeed_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("NEWSFEED_NER_MODELS", "NEWSFEED_NER_LANGUAGES")}
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ARTICLES), "--output", str(tmp_path / "out")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "NEWSFEED_BROKER": ""})
@@ -50,7 +53,9 @@ def test_russian_and_japanese_articles_through_newsfeed_run(tmp_path):
     # the raw labels are kept: GiNZA's extended types, Slovnet's own
     assert {e["label_raw"] for e in records["ja"]["entities"]} >= {"Person", "Company", "City"}
     assert {e["label_raw"] for e in records["ru"]["entities"]} == {"PER", "ORG", "LOC"}
+    # places resolved to GeoNames (the gazetteer's Russian and Japanese reach is issue 35's)
     assert "CN" in {p["country_code"] for p in records["ru"]["places"]}   # Пекин: Beijing
+    assert {"BR", "PT"} <= {p["country_code"] for p in records["pt"]["places"]}
 
 
 def test_two_workers_split_languages_each_article_tagged_once(stack_factory):

@@ -152,7 +152,8 @@ def write_card(out: Path, spec: dict, seed: int, counts: dict, minutes: float) -
 - pipeline: {', '.join(nlp.pipe_names)}; hash-embedding tok2vec of width 96, no static vectors; {size:.1f} MB on disk
 - speed, one thread, the dev sentences in batches of 8: {speed(nlp, dev):,.0f} characters/s
 
-Dev-split scores (exact spans, %):
+Dev-split scores (exact spans, %; the saved model is the step with the best dev score, so these are
+slightly optimistic):
 
 | label | P | R | F1 |
 |---|---:|---:|---:|
