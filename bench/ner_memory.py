@@ -23,7 +23,7 @@ from pipeline.stages import ner_models  # noqa: E402
 TEXTS = {"ru": ROOT / "tests/data/languages/ru.txt", "ja": ROOT / "tests/data/languages/ja.txt",
          "en": ROOT / "tests/data/english_article.txt"}
 PROBE = """
-import json, sys, psutil
+import json, sys, psutil, spacy, numpy
 from pipeline.stages.entities import EntityTagger
 langs, texts = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 tagger = EntityTagger(models={l: p for l, p in EntityTagger().models.items() if l in langs}, preload=())
@@ -43,7 +43,7 @@ def rss(langs: list[str]) -> dict:
 def main() -> None:
     models = ner_models.resolve()
     base = rss([])["base"]
-    print(f"NER process, no model loaded (Python, spaCy, the stage imported): {base:.0f} MB RSS")
+    print(f"NER process, no model loaded (Python, spaCy, numpy, the stage imported): {base:.0f} MB RSS")
     print("| language | model | RSS with it loaded, MB | its cost, MB |")
     print("|---|---|---:|---:|")
     for lang, package in sorted(models.items()):
