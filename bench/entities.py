@@ -34,12 +34,32 @@ from pipeline.stages.entities import EntityTagger, doc_entities  # noqa: E402
 from pipeline.stages.text import clean  # noqa: E402
 from pipeline.tools.synth import synthesize  # noqa: E402
 
-LOADS = {"fr": ROOT / "seeds", "en": ROOT / "bench" / "english"}
+LOADS = {"fr": ROOT / "seeds", "en": ROOT / "bench" / "english",
+         # one article each, its sentences rotated into seed-length texts (~4,000 chars): no synthetic load yet
+         "ru": ROOT / "tests" / "data" / "languages" / "ru.txt", "ja": ROOT / "tests" / "data" / "languages" / "ja.txt",
+         "pt": ROOT / "tests" / "data" / "languages" / "pt.txt"}
 
 
 def texts_for(seed_dir: Path, n: int) -> list[str]:
+    if seed_dir.is_file():
+        return rotated(seed_dir.read_text("utf-8"), n)
     load = synthesize(n, seed_dir, mix="unique=1", seed=0, length="seed")
     return [clean(a["text"]).text for a in load.articles]
+
+
+def rotated(article: str, n: int, chars: int = 4000) -> list[str]:
+    """n texts of ~`chars` made of the article's sentences, each starting one sentence later."""
+    import re
+
+    sentences = [s for s in re.split(r"(?<=[.!?。])\s*", article.strip()) if s]
+    out = []
+    for i in range(n):
+        text, k = "", i
+        while len(text) < chars:
+            text += sentences[k % len(sentences)] + ("" if sentences[0][-1] == "。" else " ")
+            k += 1
+        out.append(text)
+    return out
 
 
 def timed(run) -> float:
@@ -65,7 +85,7 @@ def bench_language(tagger: EntityTagger, lang: str, texts: list[str], rounds: in
     for i in range(rounds):   # alternate which goes first
         for name, run in ((("bare", run_bare), ("stage", run_stage))[:: 1 if i % 2 == 0 else -1]):
             (bare if name == "bare" else stage).append(timed(run))
-    mentions = [doc_entities(doc) for doc in nlp.pipe(texts, batch_size=size)]
+    mentions = [doc_entities(doc, tagger.models[lang]) for doc in nlp.pipe(texts, batch_size=size)]
     copies = [copy.deepcopy(mentions) for _ in range(rounds)]
     canonical = [timed(lambda: [canonicalise(m, lang) for m in c]) for c in copies]
     bare_s, stage_s, canon_s = (statistics.median(x) for x in (bare, stage, canonical))
@@ -76,22 +96,38 @@ def bench_language(tagger: EntityTagger, lang: str, texts: list[str], rounds: in
             "ner_ms_per_doc": 1000 * bare_s / len(texts)}
 
 
-def accuracy(tagger: EntityTagger, docs_per_set: int) -> None:
+def bare_model(package: str):
+    """The model's full pipeline (not only NER), as a user would load it."""
     import spacy
 
+    from pipeline.stages import ner_adapters
+
+    if package in ner_adapters.LOADERS:
+        return ner_adapters.LOADERS[package]()
+    return spacy.load(ner_adapters.own_model_dir(package) or package)
+
+
+def accuracy(tagger: EntityTagger, docs_per_set: int, only: set[str] | None = None) -> None:
     from pipeline.stages.language import LanguageDetector
 
     detector = LanguageDetector()
     for name, (lang, path, _mode) in ner_eval.DATASETS.items():
+        if only and lang not in only:
+            continue
         docs = ner_eval.load(name, docs_per_set)
         if docs is None or lang not in tagger.models:
             print(f"{name}: no data at {ner_eval.MIRROR} (fetch github:Babelscape/wikineural) or no model")
             continue
         ours, languages = ner_eval.pipeline_spans(docs, tagger, detector)
-        bare = ner_eval.bare_spans(docs, spacy.load(tagger.models[lang]))
+        bare = ner_eval.bare_spans(docs, bare_model(tagger.models[lang]))
+        # before: the pipeline with English and French models only (this language: gazetteer places)
+        before = None
+        if lang not in ("en", "fr"):
+            old = EntityTagger(models={k: v for k, v in tagger.models.items() if k in ("en", "fr")}).load()
+            before = ner_eval.score(docs, ner_eval.pipeline_spans(docs, old, detector)[0])
         print(f"{name} ({path}, first {len(docs)} texts): ours = the stages, bare = {tagger.models[lang]}; "
               f"detected languages {dict(languages.most_common())}")
-        print("\n".join(ner_eval.table(ner_eval.score(docs, ours), ner_eval.score(docs, bare))))
+        print("\n".join(ner_eval.table(ner_eval.score(docs, ours), ner_eval.score(docs, bare), before)))
 
 
 def main() -> None:
@@ -100,10 +136,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--part", default="speed,accuracy", help="speed, accuracy or both")
     parser.add_argument("--docs", type=int, default=216, help="texts per accuracy data set")
+    parser.add_argument("--languages", default="", help="only these languages' data sets (comma separated)")
     args = parser.parse_args()
     tagger = EntityTagger().load()
     if "accuracy" in args.part:
-        accuracy(tagger, args.docs)
+        accuracy(tagger, args.docs, set(filter(None, args.languages.split(","))))
     if "speed" not in args.part:
         return
     print(f"models: {tagger.installed()}, batch {tagger.batch_size}, components {tagger._nlp['fr'].pipe_names}")

@@ -23,6 +23,8 @@ MIRROR = Path("/work/.mirror/Babelscape+wikineural/repo")
 DATASETS = {
     "wikineural-en": ("en", "data/wikineural/en/val.conllu", "sentences"),
     "wikineural-fr": ("fr", "data/wikineural/fr/val.conllu", "sentences"),
+    "wikineural-ru": ("ru", "data/wikineural/ru/val.conllu", "sentences"),
+    "wikineural-pt": ("pt", "data/wikineural/pt/val.conllu", "sentences"),
     "conll2003-en": ("en", "data/conll/en/val.conllu", "documents"),
 }
 LABELS = ("PER", "ORG", "LOC", "MISC")
@@ -170,13 +172,15 @@ def score(docs: list[Doc], predictions: list[set]) -> Score:
     return total
 
 
-def table(ours: Score, bare: Score) -> list[str]:
+def table(ours: Score, bare: Score, before: Score | None = None) -> list[str]:
+    """ours vs the bare model; `before`: the pipeline without this language's model (the gazetteer's places
+    only), as it was before the language had one."""
     lines = [f"  {'label':5} {'gold':>5} | {'ours P':>7} {'R':>5} {'F1':>5} | {'bare P':>7} {'R':>5} {'F1':>5} "
-             f"| {'ΔF1':>5}"]
+             f"| {'ΔF1':>5}" + (f" | {'before F1':>9}" if before else "")]
     for label in LABELS + ("ALL",):
         po, ro, fo = ours.prf(label)
         pb, rb, fb = bare.prf(label)
         gold = ours.tp[label] + ours.fn[label]
         lines.append(f"  {label:5} {gold:5d} | {po:7.1f} {ro:5.1f} {fo:5.1f} | {pb:7.1f} {rb:5.1f} {fb:5.1f} "
-                     f"| {fo - fb:+5.1f}")
+                     f"| {fo - fb:+5.1f}" + (f" | {before.prf(label)[2]:9.1f}" if before else ""))
     return lines

@@ -63,6 +63,13 @@ class Settings:
     story_idle_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_STORY_IDLE_HOURS", "48")))
     # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
+    # which languages this worker's NER serves: empty = all; `ru,ja` = only these; `-ru,-ja` (or `not:ru,ja`)
+    # = all but these.
+    # Workers with different sets run in different consumer groups, each reading every unique article and
+    # tagging its own languages (README, Entities: splitting languages across workers)
+    ner_languages: str = field(default_factory=lambda: _env("NEWSFEED_NER_LANGUAGES", ""))
+    # languages whose models load at start (`all`: every one); any other loads with its first article
+    ner_preload: str = field(default_factory=lambda: _env("NEWSFEED_NER_PRELOAD", "en,fr"))
     ner_batch_size: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_BATCH_SIZE", "8")))
     ner_processes: int = field(default_factory=lambda: int(_env("NEWSFEED_NER_PROCESSES", "1")))
     ner_cpus: tuple[int, ...] = field(default_factory=lambda: tuple(
@@ -113,6 +120,16 @@ class Settings:
 
         return ner_models.resolve(self.ner_model_overrides())
 
+    def ner_serves(self, lang: str) -> bool:
+        """Does this worker tag records whose NER language is `lang` (NEWSFEED_NER_LANGUAGES)?"""
+        include, exclude = ner_language_sets(self.ner_languages)
+        return lang not in exclude and (not include or lang in include)
+
+    def ner_preload_languages(self) -> tuple[str, ...] | None:
+        """NEWSFEED_NER_PRELOAD as a tuple, None for `all` (EntityTagger.preload)."""
+        raw = self.ner_preload.strip().lower()
+        return None if raw == "all" else tuple(x.strip() for x in raw.split(",") if x.strip())
+
     @property
     def security(self) -> ClientSecurity:
         """The validated Kafka client security (pipeline/security_settings.py)."""
@@ -123,16 +140,43 @@ class Settings:
         return self._security.kafka_python()
 
 
+def ner_language_sets(raw: str) -> tuple[frozenset[str], frozenset[str]]:
+    """NEWSFEED_NER_LANGUAGES -> (languages served only, languages not served). `not:ru,ja` = `-ru,-ja`."""
+    raw = raw.strip()
+    if raw.lower().startswith("not:"):
+        raw = ",".join(f"-{x.strip()}" for x in raw[4:].split(",") if x.strip())
+    items = [x.strip().lower() for x in raw.split(",") if x.strip()]
+    include = frozenset(x for x in items if not x.startswith("-"))
+    exclude = frozenset(x[1:] for x in items if x.startswith("-"))
+    if include and exclude:
+        raise ValueError(f"NEWSFEED_NER_LANGUAGES={raw!r}: either languages (ru,ja) or exclusions (-ru,-ja)")
+    return include, exclude
+
+
+NER_GROUP = "-ner-"
+
+
+def ner_group_suffix(settings: Settings) -> str:
+    """`-ner-ja.ru` (only these) or `-ner-not.ja.ru` (all but these); empty when every language is served."""
+    include, exclude = ner_language_sets(settings.ner_languages)
+    if not include and not exclude:
+        return ""
+    return NER_GROUP + ".".join(["not", *sorted(exclude)] if exclude else sorted(include))
+
+
 def group_id(settings: Settings) -> str:
     """The consumer group of a worker: workers running different stage sets must not share one, because Faust
-    assumes identical members. `NEWSFEED_APP_ID` alone for all stages, else suffixed by the stage list."""
+    assumes identical members. `NEWSFEED_APP_ID` alone for all stages, else suffixed by the stage list; a
+    worker serving only some languages' NER (NEWSFEED_NER_LANGUAGES) is in a group of its own language set."""
+    suffix = ner_group_suffix(settings) if "entities" in settings.stages else ""
     if settings.stages == ALL_STAGES:
-        return settings.app_id
-    return f"{settings.app_id}-{'-'.join(settings.stages)}"
+        return settings.app_id + suffix
+    return f"{settings.app_id}-{'-'.join(settings.stages)}{suffix}"
 
 
 def stages_of_group(app_id: str, name: str) -> tuple[str, ...] | None:
     """The inverse of `group_id`: the stages a worker group runs, or None for any other group (a `tail`)."""
+    name = name.split(NER_GROUP)[0]
     if name == app_id:
         return ALL_STAGES
     stages = tuple(name[len(app_id) + 1:].split("-")) if name.startswith(f"{app_id}-") else ()

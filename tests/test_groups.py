@@ -108,3 +108,22 @@ def tagged(port: int) -> float:
     """The worker's count of records NER tagged (its /metrics)."""
     return value(scrape(f"http://127.0.0.1:{port}/metrics"), "newsfeed_records_out_total",
                  stage="entities", outcome="tagged")
+
+
+def test_a_language_group_starts_where_groups_serving_its_languages_got():
+    """NEWSFEED_NER_LANGUAGES layouts: a group never starts past articles it must tag that another group
+    skipped (they serve other languages); language groups that together cover all start the plain one."""
+    from collections import namedtuple
+
+    from kafka import TopicPartition
+
+    from pipeline.kafka.groups import ner_floors
+
+    at, tp, models = namedtuple("At", "offset"), TopicPartition("unique", 0), {"en", "fr", "ru", "ja"}
+    rest, lang = "nf-entities-ner-not.ja.ru", "nf-entities-ner-ja.ru"
+    # back to one group for all: where both language groups got (the less advanced)
+    assert ner_floors("nf", {rest: {tp: at(50)}, lang: {tp: at(40)}}, models) == {tp: 40}
+    # ru,ja after all-languages and all-but-ru,ja groups: only the all-languages group's offset counts
+    assert ner_floors(lang, {"nf": {tp: at(10)}, rest: {tp: at(50)}}, models) == {tp: 10}
+    # one language group alone covers nothing for the plain group
+    assert ner_floors("nf", {lang: {tp: at(40)}}, models) == {}

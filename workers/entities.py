@@ -2,7 +2,13 @@
 
 NER runs in a thread (NEWSFEED_NER_PROCESSES=0) or in child processes, story features (an embedding) in a
 thread; either way the loop stays free, and with more workers both scale out: only story assignment, which
-is cheap, is serialised (workers/stories.py)."""
+is cheap, is serialised (workers/stories.py).
+
+NEWSFEED_NER_LANGUAGES splits languages across workers: each language set is its own consumer group reading
+every unique article; a worker tags the articles whose NER language (pipeline/stages/ner_fallback.py, over
+every installed model) it serves and passes over the others, which the group serving them tags. Models load
+on a language's first article (NEWSFEED_NER_PRELOAD at start), so a language a worker never sees costs
+nothing."""
 
 from __future__ import annotations
 
@@ -16,18 +22,27 @@ from pipeline.contracts import codec
 from pipeline.runtime import metrics
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
-from pipeline.stages import gazetteer, steps
 from pipeline.kafka.state import load_source_homes
+from pipeline.stages import gazetteer, ner_fallback, ner_models, steps
 from pipeline.stages.entities import EntityTagger, ProcessTagger
 from pipeline.stages.source_home import SourceHomes
 from pipeline.stages import story_codec, story_features
 from workers.common import WORKER, app, dead, in_thread, log, out, settings, topic
 
 unique_topic, tagged_topic = topic("unique"), topic("tagged", partitions=1)
-tagger = (ProcessTagger(settings.ner_model_map(), settings.ner_batch_size, settings.ner_processes,
-                        settings.ner_cpus)
+models = settings.ner_model_map()
+preload = settings.ner_preload_languages()
+preload = tuple(lang for lang in (models if preload is None else preload) if settings.ner_serves(lang))
+tagger = (ProcessTagger(models, settings.ner_batch_size, settings.ner_processes, settings.ner_cpus, preload)
           if settings.ner_processes > 0 and "entities" in settings.stages
-          else EntityTagger(models=settings.ner_model_map(), batch_size=settings.ner_batch_size))
+          else EntityTagger(models=models, batch_size=settings.ner_batch_size, preload=preload))
+modelled = {lang for lang, package in models.items() if ner_models.is_installed(package)}
+
+
+def served(record: dict[str, Any]) -> bool:
+    """Is the record's NER language (the one steps.tag_entities will pick) one this worker serves?"""
+    lang, _why = ner_fallback.choose(record["language"], record["text"], modelled, record.get("lang_hint"))
+    return settings.ner_serves(lang)
 if isinstance(tagger, ProcessTagger):
     # before lingua's warm-up holds the GIL: the child loads spaCy meanwhile
     tagger.start_loading(parent_nice=settings.loop_nice)
@@ -92,9 +107,12 @@ if "entities" in settings.stages:
             batch = []
             for event in events:
                 try:
-                    batch.append((event, codec.decode(event.value)))
+                    record = codec.decode(event.value)
+                    if served(record):  # else another language group's worker tags it
+                        batch.append((event, record))
                 except Exception as exc:
-                    await dead(event, "entities", exc)
+                    if settings.ner_serves("und"):  # one language group dead-letters what no one can read
+                        await dead(event, "entities", exc)
             tagged = await _tag(batch) if batch else []
             meter.ner(len(batch), time.monotonic() - got_batch)
             meter.done("tagged", started, len(tagged))

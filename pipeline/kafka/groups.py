@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from kafka import KafkaAdminClient, TopicPartition
 
-from pipeline.config import Settings, group_id, stages_of_group
+from pipeline.config import NER_GROUP, Settings, group_id, stages_of_group
 from pipeline.kafka.topics import AGENT_INPUTS, stage_of_agent
 
 def is_layout_group(app_id: str, name: str) -> bool:
@@ -40,10 +40,45 @@ def start_floors(settings: Settings, address: str) -> dict[TopicPartition, int]:
         committed = {g: admin.list_group_offsets({g: None}).get(g, {}) for g in [mine, *others]}
         own = {tp: meta.offset for tp, meta in committed.get(mine, {}).items()}
         furthest: dict[TopicPartition, int] = {}
+        unique = settings.topic("unique")
         for group in others:
             for tp, meta in committed.get(group, {}).items():
-                if tp.topic in inputs and meta.offset > max(own.get(tp, -1), furthest.get(tp, -1)):
+                if tp.topic in inputs and tp.topic != unique and meta.offset > max(own.get(tp, -1), furthest.get(tp, -1)):
                     furthest[tp] = meta.offset
+        for tp, offset in ner_floors(mine, {g: committed.get(g, {}) for g in others}, set(settings.ner_model_map())).items():
+            if tp.topic == unique and unique in inputs and offset > own.get(tp, -1):
+                furthest[tp] = offset
         return furthest
     finally:
         admin.close()
+
+
+def served_languages(group: str, universe: set[str]) -> set[str]:
+    """The NER languages a layout group tags (NEWSFEED_NER_LANGUAGES, from its `-ner-` suffix), within
+    `universe` (the modelled languages, `und` and `*`: any other)."""
+    suffix = group.partition(NER_GROUP)[2]
+    if not suffix:
+        return set(universe)
+    words = suffix.split(".")
+    return set(universe) - set(words[1:]) if words[0] == "not" else set(words) & set(universe)
+
+
+def ner_floors(mine: str, committed: dict[str, dict], modelled: set[str]) -> dict[TopicPartition, int]:
+    """Where this group may start on `unique`: what other groups have tagged for every language it serves.
+    A group serving all of its languages counts alone; language groups together only when their languages
+    cover its own, at the least advanced of them (a group serving other languages skipped these)."""
+    universe = set(modelled) | {"und", "*"}
+    for group in (mine, *committed):   # a group's listed languages join the universe too
+        universe |= set(group.partition(NER_GROUP)[2].split(".")) - {"not", ""}
+    need = served_languages(mine, universe)
+    floors: dict[TopicPartition, int] = {}
+    split = {g: offsets for g, offsets in committed.items() if NER_GROUP in g}
+    for group, offsets in committed.items():
+        if served_languages(group, universe) >= need:
+            for tp, meta in offsets.items():
+                floors[tp] = max(floors.get(tp, -1), meta.offset)
+    if split and set().union(*(served_languages(g, universe) for g in split)) >= need:
+        common = set.intersection(*(set(offsets) for offsets in split.values()))
+        for tp in common:
+            floors[tp] = max(floors.get(tp, -1), min(split[g][tp].offset for g in split))
+    return floors

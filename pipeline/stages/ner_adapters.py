@@ -1,0 +1,117 @@
+"""NER models that are not `xx_core_*` spaCy packages, made to look like one to the entity stage.
+
+- `natasha` (Russian): Slovnet's news NER (PER/LOC/ORG, trained on Nerus, MIT) with the Navec embeddings,
+  both shipped inside the `natasha` wheel. It runs on the raw text, so it is wrapped as the `ner`
+  component of a blank Russian spaCy pipeline: its character spans become `doc.ents`.
+- the project's own models (`pipeline/ner_weights/<package>/`, trained by tools/train_ner.py, each with
+  its MODEL_CARD.md): loaded from their folder; the language is the one in their meta.json.
+- `ja_ginza` (Japanese, MIT): a real spaCy 3.8 package (SudachiPy tokens: no spaces needed) whose NER
+  uses Sekine's extended named entity types (`Person`, `City`, `Company`, ~190 of them); GiNZA's own
+  table maps them to OntoNotes types, which the stage maps to the common PER/ORG/LOC/MISC. The raw
+  type stays in `label_raw`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+NATASHA = "natasha"
+NATASHA_FACTORY = "newsfeed_natasha_ner"
+# packages the registry picks by itself when installed, with their language (after any official package)
+EXTRA_PACKAGES = {"ja_ginza": "ja", NATASHA: "ru"}
+PROVENANCE = {"ja_ginza": "GiNZA spaCy package (Megagon Labs)",
+              NATASHA: "Natasha/Slovnet news NER in a spaCy pipeline (pipeline/stages/ner_adapters.py)"}
+# ENE types GiNZA maps to NORP that name organisations (the English models tag these ORG)
+_ENE_ORG = {"Political_Party", "International_Organization"}
+# OntoNotes-like types of GiNZA's table that name no person, organisation, place or thing of the news
+NOT_NAMES = frozenset({"OTHERS", "ANIMAL", "PHONE", "EMAIL", "URL"})
+
+
+def _natasha_data() -> Path:
+    spec = importlib.util.find_spec(NATASHA)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("natasha is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+class NatashaNER:
+    """spaCy component: Slovnet NER over each doc's text, batched; spans snap to spaCy's tokens."""
+
+    def __init__(self) -> None:
+        from navec import Navec
+        from slovnet import NER
+
+        data = _natasha_data()
+        self.ner = NER.load(str(data / "model" / "slovnet_ner_news_v1.tar"))
+        self.ner.navec(Navec.load(str(data / "emb" / "navec_news_v1_1B_250K_300d_100q.tar")))
+
+    def __call__(self, doc):
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable, batch_size: int = 8):
+        batch = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._tag(batch)
+                batch = []
+        if batch:
+            yield from self._tag(batch)
+
+    def _tag(self, docs: list):
+        for doc, markup in zip(docs, self.ner.map([doc.text for doc in docs])):
+            spans = []
+            for span in markup.spans:
+                # a name never crosses a line (headlines, datelines): keep the part before the break
+                newline = doc.text.find("\n", span.start, span.stop)
+                stop = newline if newline > span.start else span.stop
+                found = doc.char_span(span.start, stop, label=span.type, alignment_mode="expand")
+                if found is not None and (not spans or found.start >= spans[-1].end):
+                    spans.append(found)
+            doc.ents = spans
+            yield doc
+
+
+def load_natasha():
+    """A blank Russian spaCy pipeline whose `ner` is Slovnet's."""
+    import spacy
+    from spacy.language import Language
+
+    if not Language.has_factory(NATASHA_FACTORY):
+        Language.factory(NATASHA_FACTORY, func=lambda nlp, name: NatashaNER())
+    nlp = spacy.blank("ru")
+    nlp.add_pipe(NATASHA_FACTORY, name="ner")
+    return nlp
+
+
+LOADERS: dict[str, Callable] = {NATASHA: load_natasha}
+WEIGHTS = Path(__file__).resolve().parent.parent / "ner_weights"
+
+
+@lru_cache(maxsize=1)
+def own_models() -> dict[str, str]:
+    """package -> language of the models shipped in pipeline/ner_weights/."""
+    metas = sorted(WEIGHTS.glob("*/meta.json")) if WEIGHTS.is_dir() else []
+    return {meta.parent.name: json.loads(meta.read_text("utf-8"))["lang"] for meta in metas}
+
+
+def own_model_dir(package: str) -> Path | None:
+    return WEIGHTS / package if package in own_models() else None
+
+
+@lru_cache(maxsize=1)
+def _ene_to_ontonotes() -> dict[str, str]:
+    from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
+
+    return {**ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
+
+
+def ontonotes_label(package: str, raw: str) -> str:
+    """The OntoNotes/CoNLL type of a model's raw label (GiNZA's ENE types mapped; others unchanged)."""
+    if package.startswith("ja_ginza"):
+        return _ene_to_ontonotes().get(raw, "OTHERS")
+    return raw

