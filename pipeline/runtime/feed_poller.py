@@ -54,7 +54,8 @@ class FeedPoller:
         self.states: dict[str, FeedState] = {}
         self.partitions = 0
         self.gate = HostGate(feed_settings.per_host, feed_settings.host_interval)
-        self.fetcher = Fetcher(feed_settings.user_agent, feed_settings.timeout, feed_settings.max_redirects, self.gate)
+        self.fetcher = Fetcher(feed_settings.user_agent, feed_settings.timeout, feed_settings.max_redirects, self.gate,
+                               feed_settings.egress_policy())
         self.robots = RobotsCache(self.fetcher.get_plain, feed_settings.user_agent)
         self.feed_pool = ThreadPoolExecutor(feed_settings.concurrency, thread_name_prefix="feed")
         # pages in their own pool: a feed's poll waits on its pages, so the two must not share workers
