@@ -20,7 +20,11 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# not globally reachable, though Python 3.11 calls them global: shared address space (carrier-grade NAT) and
+# the IETF protocol assignments (192.0.0.9 and .10 are the global exceptions)
+_ALSO_INTERNAL = ((ipaddress.ip_network("100.64.0.0/10"), "shared address space (carrier-grade NAT)"),
+                  (ipaddress.ip_network("192.0.0.0/24"), "an IETF protocol assignment"))
+_GLOBAL_EXCEPTIONS = {ipaddress.ip_address("192.0.0.9"), ipaddress.ip_address("192.0.0.10")}
 _WAIT_STEP = 0.25   # a blocked read wakes this often to see the deadline or a cancellation
 
 
@@ -57,8 +61,9 @@ def refusal(ip: IPAddress) -> str | None:
                            ("is_private", "private"), ("is_reserved", "reserved")):
         if getattr(ip, attribute):
             return why
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return "shared address space (carrier-grade NAT)"
+    for net, why in _ALSO_INTERNAL:
+        if ip.version == net.version and ip in net and ip not in _GLOBAL_EXCEPTIONS:
+            return why
     if not ip.is_global:
         return "not globally routable"
     return None
