@@ -176,7 +176,8 @@ def _item_outcome(item: FeedItem, keys: list[str], attempts: int, rid: str, feed
     chosen = choose_text(page, item, settings.min_text, problem)
     if not chosen.text:
         if not out.letters:
-            out.letters.append(_item_letter(state, out.errors[-1][0] if out.errors else "page_empty",
+            kind = reason if reason and reason.startswith("page_") else "page_empty"
+            out.letters.append(_item_letter(state, kind,
                                             f"{item.link or item.guid}: no text: {chosen.note}", item, rid))
         return out
     record = _fit(_record(rid, item, page, chosen, feed, state), settings.max_record_bytes, out,
