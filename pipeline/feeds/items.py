@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -22,9 +22,6 @@ from .parse import FeedItem, ParsedFeed
 from .politeness import RobotsCache
 from .state import FeedState
 from .urls import article_id, item_keys, url_key
-
-if TYPE_CHECKING:
-    from .poll import PollResult
 
 STAGE = "feeds"
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -46,6 +43,19 @@ def feed_letter(state: FeedState, kind: str, message: str, payload: bytes = b"",
 
 
 @dataclass
+class PollResult:
+    state: FeedState                   # to keep once records and letters are acknowledged
+    outcome: str                       # fetched, not_modified, failed, robots_disallowed, cancelled
+    records: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)   # (kind, message), every one logged and metered
+    pages_fetched: int = 0
+    fallbacks: list[str] = field(default_factory=list)             # why the feed's content was used
+    deferred: int = 0                  # items left for the next poll (a page that timed out, past the item cap)
+    items_in_feed: int = 0
+
+
+@dataclass
 class ItemOutcome:
     record: dict[str, Any] | None = None
     letters: list[dict[str, Any]] = field(default_factory=list)
@@ -61,7 +71,7 @@ PENDING_TEXT = 20_000        # characters of an item's feed text kept while it w
 
 
 def _candidates(feed: ParsedFeed, state: FeedState, waiting: set[str], settings: FeedSettings,
-                result: "PollResult") -> tuple[list[tuple[FeedItem, list[str], int]], bool]:
+                result: PollResult) -> tuple[list[tuple[FeedItem, list[str], int]], bool]:
     """The feed's new items (at most NEWSFEED_FEEDS_MAX_ITEMS; the rest counted and left for the next poll) and
     whether all of them fit."""
     result.items_in_feed = len(feed.items)
@@ -97,7 +107,7 @@ def _candidates(feed: ParsedFeed, state: FeedState, waiting: set[str], settings:
 
 
 def take_items(feed: ParsedFeed | None, state: FeedState, fetcher: Fetcher, robots: RobotsCache,
-                settings: FeedSettings, pages: Executor | None, result: "PollResult") -> bool:
+                settings: FeedSettings, pages: Executor | None, result: PollResult) -> bool:
     waiting = [(FeedItem(**p["item"]), list(p["keys"]), int(p["attempts"])) for p in state.pending]
     fresh, complete = ([], True) if feed is None else _candidates(
         feed, state, {k for _, keys, _ in waiting for k in keys}, settings, result)

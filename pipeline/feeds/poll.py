@@ -8,12 +8,9 @@ from __future__ import annotations
 import copy
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from typing import Any
-
 from .config import FeedSettings
 from .fetch import Fetcher, FetchError
-from .items import STAGE, feed_letter, take_items
+from .items import STAGE, PollResult, feed_letter, take_items
 from .parse import FeedError, parse_feed
 from .politeness import RobotsCache, backoff_delay
 from .state import FeedState
@@ -21,19 +18,6 @@ from .state import FeedState
 __all__ = ["STAGE", "PollResult", "feed_letter", "poll_feed"]
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
-@dataclass
-class PollResult:
-    state: FeedState                   # to keep once records and letters are acknowledged
-    outcome: str                       # fetched, not_modified, failed, robots_disallowed, cancelled
-    records: list[dict[str, Any]] = field(default_factory=list)
-    letters: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)   # (kind, message), every one logged and metered
-    pages_fetched: int = 0
-    fallbacks: list[str] = field(default_factory=list)             # why the feed's content was used
-    deferred: int = 0                  # items left for the next poll (a page that timed out, past the item cap)
-    items_in_feed: int = 0
-
-
 def poll_feed(state: FeedState, fetcher: Fetcher, robots: RobotsCache, settings: FeedSettings,
               pages: Executor | None = None, now: float | None = None) -> PollResult:
     now = time.time() if now is None else now
