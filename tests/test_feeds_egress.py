@@ -177,3 +177,55 @@ def test_http_and_in_page_charsets_are_honoured(body, content_type, expected, ch
 def test_undecodable_bytes_are_counted():
     text, used, undecodable = decode_page("<p>é à ç</p>".encode("latin-1"), "text/html; charset=utf-8")
     assert used == "utf-8" and undecodable == 3 and text.count("\ufffd") == 3
+
+
+def test_https_connects_to_the_checked_address_with_the_host_name_for_sni_and_the_certificate(tmp_path):
+    """The socket goes to the address that passed, but TLS still sends the URL's host name (SNI) and checks the
+    certificate against it, and the Host header is the URL's."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+
+    import httpx
+
+    from pipeline.feeds.egress import RequestClock, guarded_transport
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate (.ci/run installs it)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    seen: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen["host"] = self.headers["Host"]
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _sock, name, _ctx: seen.__setitem__("sni", name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    trusted = ssl.create_default_context(cafile=str(cert))
+    try:
+        client = httpx.Client(transport=guarded_transport(EgressPolicy(allow_private=True), RequestClock(), trusted))
+        assert client.get(f"https://localhost:{port}/").text == "ok"
+        assert seen == {"sni": "localhost", "host": f"localhost:{port}"}
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):   # the name is still checked
+            client.get(f"https://127.0.0.1:{port}/")
+        with pytest.raises(EgressRefused):
+            httpx.Client(transport=guarded_transport(EgressPolicy(), RequestClock(), trusted)).get(
+                f"https://localhost:{port}/")
+    finally:
+        server.shutdown()

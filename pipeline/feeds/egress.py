@@ -10,6 +10,7 @@ deadline of a request (connect, TLS, headers and body) and lets a shutdown cance
 from __future__ import annotations
 
 import ipaddress
+import select
 import socket
 import threading
 import time
@@ -188,6 +189,11 @@ class _GuardedStream(httpcore.NetworkStream):
             return self._sock.getsockname()
         if info == "socket":
             return self._sock
+        if info == "is_readable":   # an idle pooled connection that is readable was closed by the server
+            try:
+                return bool(select.select([self._sock], [], [], 0)[0])
+            except (OSError, ValueError):
+                return True
         return None
 
 
@@ -219,10 +225,10 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"{host}: no address")
 
 
-def guarded_transport(policy: EgressPolicy, clock: RequestClock) -> httpx.HTTPTransport:
+def guarded_transport(policy: EgressPolicy, clock: RequestClock, ssl_context=None) -> httpx.HTTPTransport:
     """An httpx transport whose connections all go through GuardedBackend. Proxies from the environment are not
     used (trust_env=False): through a proxy the check would see the proxy's address, not the target's."""
     transport = httpx.HTTPTransport(trust_env=False)
-    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+    transport._pool = httpcore.ConnectionPool(ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
                                               network_backend=GuardedBackend(policy, clock))
     return transport
