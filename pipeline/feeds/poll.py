@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import time
 from concurrent.futures import Executor
+
 from .config import FeedSettings
 from .fetch import Fetcher, FetchError
 from .items import STAGE, PollResult, feed_letter, take_items
@@ -18,6 +19,8 @@ from .state import FeedState
 __all__ = ["STAGE", "PollResult", "feed_letter", "poll_feed"]
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
+
+
 def poll_feed(state: FeedState, fetcher: Fetcher, robots: RobotsCache, settings: FeedSettings,
               pages: Executor | None = None, now: float | None = None) -> PollResult:
     now = time.time() if now is None else now
