@@ -42,6 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("NEWSFEED_FEEDS_HOST_INTERVAL", "0")   # one local host: no politeness delay here
     os.environ.setdefault("NEWSFEED_FEEDS_PER_HOST", str(args.concurrency))
+    os.environ.setdefault("NEWSFEED_FEEDS_ALLOW_PRIVATE", "1")   # the bench's site is on loopback
     from concurrent.futures import ThreadPoolExecutor
 
     from pipeline.feeds.config import FeedSettings
@@ -55,7 +56,8 @@ def main() -> None:
     server.start()
     base = queue.get(timeout=60)
     fs = dataclasses.replace(FeedSettings(), concurrency=args.concurrency)
-    fetcher = Fetcher(fs.user_agent, fs.timeout, fs.max_redirects, HostGate(fs.per_host, fs.host_interval))
+    fetcher = Fetcher(fs.user_agent, fs.timeout, fs.max_redirects, HostGate(fs.per_host, fs.host_interval),
+                      fs.egress_policy())
     robots = RobotsCache(fetcher.get_plain, fs.user_agent)
     pages = ThreadPoolExecutor(fs.concurrency)
     feeds = ThreadPoolExecutor(fs.concurrency)

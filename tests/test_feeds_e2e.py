@@ -1,6 +1,8 @@
 """`newsfeed feeds` as a user types it (a subprocess configured by environment variables) against the real
 embedded broker and a real local news site: records on the raw topic, state that survives a restart, two
-pollers that share the feeds, and the articles through the workers to enriched."""
+pollers that share the feeds, and the articles through the workers to enriched. The site is on loopback, which
+the poller refuses by default: these runs set NEWSFEED_FEEDS_ALLOW_PRIVATE=1 (test_feeds_hostile_e2e.py shows
+the refusal)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ ARTICLES = articles_from(sorted(SEEDS.glob("*.txt")), "fr")
 
 def feeds_cmd(stack, *args, **env):
     environment = {**os.environ, **stack.env, "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": "0",
-                   **{k: str(v) for k, v in env.items()}}
+                   "NEWSFEED_FEEDS_ALLOW_PRIVATE": "1", **{k: str(v) for k, v in env.items()}}
     return subprocess.run([sys.executable, "-m", "pipeline.cli", "feeds", *args], env=environment, cwd=ROOT,
                           capture_output=True, text=True, timeout=180)
 
@@ -81,6 +83,7 @@ def test_two_pollers_share_the_feeds_without_duplicates(stack_factory, site):
     listing.write_text("\n".join(urls) + "\n")
     procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "feeds", str(listing), "--once"],
                               env={**os.environ, **stack.env, "NEWSFEED_FEEDS_SHARD": f"{i}/2",
+                                   "NEWSFEED_FEEDS_ALLOW_PRIVATE": "1",
                                    "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": "0"},
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (0, 1)]
     outputs = [p.communicate(timeout=180) for p in procs]
@@ -119,7 +122,8 @@ def test_run_polls_a_feed_next_to_files(tmp_path, site):
     pairs = site.add_articles(ARTICLES[:2])
     url = site.add("/rss", Route(rss20(site.base, pairs), "application/rss+xml"))
     env = {**os.environ, "NEWSFEED_OUTPUT_DIR": str(tmp_path), "NEWSFEED_NER_MODELS": NO_NER,
-           "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": "0", "NEWSFEED_HTTP_PORT": "0"}
+           "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": "0", "NEWSFEED_HTTP_PORT": "0",
+           "NEWSFEED_FEEDS_ALLOW_PRIVATE": "1"}
     env.pop("NEWSFEED_BROKER", None)
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", url, str(sorted(SEEDS.glob("*.txt"))[0])],
                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -144,7 +148,8 @@ def test_long_running_poller_serves_health_ready_metrics_and_stops_on_sigterm(st
     stack = stack_factory()
     url = site.add("/rss", Route(rss20(site.base, site.add_articles(ARTICLES)), "application/rss+xml"))
     port = free_port()
-    env = {**os.environ, **stack.env, "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": str(port)}
+    env = {**os.environ, **stack.env, "NEWSFEED_FEEDS_HOST_INTERVAL": "0", "NEWSFEED_FEEDS_HTTP_PORT": str(port),
+           "NEWSFEED_FEEDS_ALLOW_PRIVATE": "1"}
     poller = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "feeds", url], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

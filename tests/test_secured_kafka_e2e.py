@@ -285,7 +285,7 @@ def test_every_refusal_is_one_line_naming_the_resource_and_the_acl(ns):
          rf"Read and Write on topic '{prefix}feed-state' \(TopicAuthorizationFailedError\)"),
     ]
     for args, user, expected in cases:
-        done = newsfeed(*args, env=ns.env(user, NEWSFEED_FEEDS_HTTP_PORT=0),
+        done = newsfeed(*args, env=ns.env(user, NEWSFEED_FEEDS_HTTP_PORT=0, NEWSFEED_FEEDS_ALLOW_PRIVATE=1),
                         timeout=60)
         print(f"$ newsfeed {' '.join(args)}  -> exit {done.returncode}\n{done.stderr}")
         assert done.returncode == 2, done.stdout + done.stderr
@@ -300,6 +300,7 @@ def test_status_and_feeds_principals_work_with_the_readme_acls(ns):
     feeds = ns.user("feeds", acls.feeds_acls(ns.settings))
     done = newsfeed("status", "--json", "--interval", "0.5", env=ns.env(status))
     assert done.returncode == 0 and orjson.loads(done.stdout)["stages"], done.stderr
-    polled = newsfeed("feeds", "http://127.0.0.1:9/rss", "--once", env=ns.env(feeds, NEWSFEED_FEEDS_HTTP_PORT=0))
+    polled = newsfeed("feeds", "http://127.0.0.1:9/rss", "--once",
+                      env=ns.env(feeds, NEWSFEED_FEEDS_HTTP_PORT=0, NEWSFEED_FEEDS_ALLOW_PRIVATE=1))
     assert polled.returncode == 0 and "feeds polled: 1" in polled.stdout, polled.stdout + polled.stderr
     assert "not on the cluster" not in polled.stderr and "left to the cluster" not in polled.stderr

@@ -62,6 +62,9 @@ def print_summary(summary, settings) -> None:
     out.print(f"new articles sent to {settings.topic('raw')}: {len(summary.sent)}; pages fetched: {summary.pages}; "
               f"text from the feed instead of the page: {summary.fallbacks}", highlight=False, soft_wrap=True)
     out.print(f"dead letters: {summary.letters}; items left for the next poll: {summary.deferred}", highlight=False, soft_wrap=True)
+    if summary.interrupted:
+        out.print(f"polls abandoned by the shutdown: {summary.interrupted} (their feeds are polled again next time)",
+                  highlight=False, soft_wrap=True)
     for error in summary.errors[:20]:
         console.print(f"[yellow]{error}[/yellow]", highlight=False, soft_wrap=True)
 
@@ -87,16 +90,27 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
     check_topics(address, settings, [settings.topic("feed-state")])   # its state is read before anything else
     ready = Readiness(("state", "feed state not read from the broker yet"))
     stop_http = serve_in_thread(bind(settings.http_host, fs.http_port), ready) if fs.http_port else None
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop, signals = threading.Event(), []
     poller = FeedPoller(urls, address, settings, fs)
+
+    def on_signal(signum, _frame):   # requests in flight are abandoned at once, not waited for
+        signals.append(signum)
+        stop.set()
+        poller.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
     try:
         poller.start()
         ready.ok("state")
         if once:
-            summary = poller.poll_once(slack=fs.due_slack)
-            print_summary(summary, settings)
+            summary = poller.poll_once(slack=fs.due_slack) if not stop.is_set() else None
+            if summary is not None:
+                print_summary(summary, settings)
+            if signals:   # --once stopped by a signal: 128 + its number (143 for SIGTERM, 130 for Ctrl-C)
+                console.print(f"[yellow]newsfeed feeds: stopped by {signal.Signals(signals[0]).name}; what was "
+                              "acknowledged is kept, the rest is polled next time[/yellow]")
+                raise typer.Exit(128 + signals[0])
             raise typer.Exit(1 if any(e.startswith("produce:") for e in summary.errors) else 0)
         poller.run(stop)
     finally:

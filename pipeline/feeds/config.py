@@ -45,7 +45,21 @@ class FeedSettings:
     # a one-shot run (--once, `newsfeed run URL`) counts a feed due this many seconds before its time: cron
     # starts a little early or late, and a run a second early would otherwise skip every feed until the next
     due_slack: float = field(default_factory=lambda: float(_env("NEWSFEED_FEEDS_DUE_SLACK", "30")))
+    # egress: internal addresses (loopback, private, link-local...) are refused unless allowed here
+    allow_private: bool = field(default_factory=lambda: _env("NEWSFEED_FEEDS_ALLOW_PRIVATE", "0") not in ("0", "false", "no"))
+    allow_networks: str = field(default_factory=lambda: _env("NEWSFEED_FEEDS_ALLOW_NETWORKS", ""))
+    # a page that keeps failing for a transient reason is tried at this many polls, then given up
+    page_retries: int = field(default_factory=lambda: int(_env("NEWSFEED_FEEDS_PAGE_RETRIES", "3")))
+    # a record larger than this (the pipeline's message limit) has its text truncated to fit
+    max_record_bytes: int = field(default_factory=lambda: int(_env("NEWSFEED_MAX_MESSAGE_BYTES", str(2 * 1024 * 1024))))
     fetch_pages: bool = field(default_factory=lambda: _env("NEWSFEED_FEEDS_FETCH_PAGES", "1") not in ("0", "false", "no"))
 
 
-ENV_VARS = {f: f"NEWSFEED_FEEDS_{f.upper()}" for f in FeedSettings.__dataclass_fields__}
+    def egress_policy(self):
+        from .egress import EgressPolicy
+
+        return EgressPolicy.from_text(self.allow_private, self.allow_networks)
+
+
+ENV_VARS = {f: f"NEWSFEED_FEEDS_{f.upper()}" for f in FeedSettings.__dataclass_fields__ if f != "max_record_bytes"}
+ENV_VARS["max_record_bytes"] = "NEWSFEED_MAX_MESSAGE_BYTES"

@@ -3,9 +3,19 @@ gives too little; the record says which (`extraction`: "page" or "feed") and why
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 
-from .parse import FeedItem
+from .parse import MAX_AUTHOR, MAX_LANGUAGE, MAX_TITLE, FeedItem
+from .urls import http_url
+
+_HTTP_CHARSET = re.compile(rb"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)", re.I)
+# labels the web means as windows-1252 (WHATWG Encoding): a page saying latin-1 is read as browsers read it
+_XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
+_AS_CP1252 = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "us-ascii", "ascii", "cp819", "iso-ir-100"}
 
 
 @dataclass
@@ -37,6 +47,41 @@ def _page_language(tree) -> str | None:
     return lang.strip().replace("_", "-") if lang and lang.strip() else None
 
 
+def _codec(label: bytes | str | None) -> str | None:
+    if not label:
+        return None
+    name = label.decode("ascii", "ignore") if isinstance(label, bytes) else label
+    name = "cp1252" if name.strip().lower() in _AS_CP1252 else name.strip()
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_page(body: bytes, content_type: str = "") -> tuple[str, str, int]:
+    """(text, charset used, bytes that did not decode) of a page: a byte-order mark, else the HTTP charset, else
+    the page's own <meta charset> or XML declaration (in its first 4 KB), else UTF-8 when it decodes, else
+    windows-1252 (what browsers assume). Bytes the charset cannot read become U+FFFD and are counted."""
+    head = body[:4096]
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            chosen = name
+            break
+    else:
+        header = _HTTP_CHARSET.search(content_type.encode("latin-1", "replace"))
+        in_page = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+        chosen = _codec(header and header.group(1)) or _codec(in_page and in_page.group(1))
+    if chosen is None:
+        try:
+            return body.decode("utf-8"), "utf-8", 0
+        except UnicodeDecodeError:
+            chosen = "cp1252"
+    present = body.count(b"\xef\xbf\xbd") if chosen == "utf-8" else 0   # U+FFFD the page itself contains
+    text = body.decode(chosen, errors="replace")
+    # the XML declaration goes: the text is decoded, and lxml would otherwise decode it again by that label
+    return _XML_DECLARATION.sub("", text, count=1), chosen, max(0, text.count("\ufffd") - present)
+
+
 def extract_page(html: bytes | str, url: str | None = None) -> PageText | None:
     """Main text and metadata of an article page; None when the page is not HTML trafilatura can read."""
     from trafilatura import bare_extraction
@@ -50,8 +95,10 @@ def extract_page(html: bytes | str, url: str | None = None) -> PageText | None:
                           date_extraction_params={"extensive_search": False, "original_date": True})
     if doc is None:
         return PageText(text="", language=language)
-    return PageText(text=(doc.text or "").strip(), title=doc.title, author=doc.author, date=doc.date,
-                    language=language, canonical_url=doc.url)
+    # the page is a stranger's too: metadata capped, a canonical link only when it is an http(s) URL
+    return PageText(text=(doc.text or "").strip(), title=(doc.title or "")[:MAX_TITLE] or None,
+                    author=(doc.author or "")[:MAX_AUTHOR] or None, date=doc.date,
+                    language=language[:MAX_LANGUAGE] if language else None, canonical_url=http_url(doc.url))
 
 
 def choose_text(page: PageText | None, item: FeedItem, min_text: int, page_problem: str | None = None) -> Chosen:

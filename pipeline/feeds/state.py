@@ -18,6 +18,9 @@ class FeedState:
     failures: int = 0                  # consecutive failed polls (exponential backoff)
     last_error: str | None = None
     seen: list[str] = field(default_factory=list)   # item keys (urls.item_keys), oldest first
+    # items whose page failed for a transient reason, kept with their attempts so that they are retried at the
+    # next poll even when the feed answers 304 (conditional GET stays on), and given up after the retry cap
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self):
         self.url = self.url or self.feed

@@ -67,3 +67,35 @@ def article_id(feed_url: str, guid: str | None, link: str | None) -> str:
     changed GUID keeps its id, so re-delivery is recognised downstream), else from the feed and GUID."""
     basis = canonical_url(link) if link else f"{feed_url}\0{guid or ''}"
     return "feed_" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def _site(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    host = host[4:] if host.startswith("www.") else host
+    scheme = parts.scheme.lower()
+    return scheme, host, parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def same_site(old: str, new: str) -> bool:
+    """Whether a permanent redirect from `old` to `new` stays on the same site: the same host (with or without
+    `www.`) and port, the same scheme or http upgraded to https. Only such a move is stored for good."""
+    (s1, h1, p1), (s2, h2, p2) = _site(old), _site(new)
+    if (s1, s2) == ("http", "https"):
+        return h1 == h2 and (p1, p2) in ((80, 443), (p2, p2))
+    return s1 == s2 and h1 == h2 and p1 == p2
+
+
+def http_url(value: object, max_chars: int = 2048) -> str | None:
+    """`value` when it is an absolute http(s) URL of at most `max_chars` characters, else None: a record's `url`
+    is never javascript:, data:, file: or anything a reader's browser would run or open locally."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > max_chars or any(ch in text for ch in "\x00\r\n\t "):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    return text if parts.scheme.lower() in ("http", "https") and parts.hostname else None

@@ -10,10 +10,13 @@ from prometheus_client import Counter, Gauge
 
 POLL_OUTCOMES = ("fetched", "not_modified", "failed", "robots_disallowed")
 ERROR_KINDS = tuple(f"{where}_{kind}" for where in ("feed", "page") for kind in (
-    "timeout", "connection", "too_large", "redirect_loop", "gone", "rate_limited", "http_error", "robots")) + (
-    "feed_unparseable", "feed_encoding", "feed_not_well_formed", "page_empty", "produce")
+    "timeout", "connection", "too_large", "redirect_loop", "gone", "rate_limited", "http_error", "robots",
+    "refused", "cancelled")) + (
+    "feed_unparseable", "feed_encoding", "feed_not_well_formed", "feed_error", "feed_moved_offsite", "page_empty",
+    "page_encoding", "page_retries_exhausted", "item_error", "item_truncated", "item_too_large", "item_duplicate",
+    "item_duplicate_guid", "items_over_cap", "item_field_truncated", "item_link_rejected", "item_malformed", "produce")
 FALLBACK_REASONS = ("too_little_text", "unreadable_page", "no_link", "pages_off", "page_robots", "page_too_large",
-                    "page_redirect_loop", "page_gone", "page_http_error")
+                    "page_redirect_loop", "page_gone", "page_http_error", "page_refused", "page_retries_exhausted")
 
 FEEDS_POLLED = Counter("newsfeed_feeds_polled", "Feed polls, by outcome", ["outcome"])
 NOT_MODIFIED = Counter("newsfeed_feeds_not_modified", "Feed polls answered 304 Not Modified (no parse)")

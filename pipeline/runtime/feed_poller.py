@@ -36,8 +36,13 @@ class Summary:
     deferred: int = 0
     not_due: int = 0
     errors: list[str] = field(default_factory=list)
+    interrupted: int = 0     # polls abandoned by a shutdown (their feeds keep their old state)
 
     def add(self, result: PollResult) -> None:
+        """Count an acknowledged poll; an abandoned or unsent one counts only as such (nothing of it was sent)."""
+        if result.outcome == "cancelled":
+            self.interrupted += 1
+            return
         self.polled[result.outcome] = self.polled.get(result.outcome, 0) + 1
         self.sent += [r["id"] for r in result.records]
         self.letters += len(result.letters)
@@ -54,7 +59,8 @@ class FeedPoller:
         self.states: dict[str, FeedState] = {}
         self.partitions = 0
         self.gate = HostGate(feed_settings.per_host, feed_settings.host_interval)
-        self.fetcher = Fetcher(feed_settings.user_agent, feed_settings.timeout, feed_settings.max_redirects, self.gate)
+        self.fetcher = Fetcher(feed_settings.user_agent, feed_settings.timeout, feed_settings.max_redirects, self.gate,
+                               feed_settings.egress_policy())
         self.robots = RobotsCache(self.fetcher.get_plain, feed_settings.user_agent)
         self.feed_pool = ThreadPoolExecutor(feed_settings.concurrency, thread_name_prefix="feed")
         # pages in their own pool: a feed's poll waits on its pages, so the two must not share workers
@@ -100,12 +106,22 @@ class FeedPoller:
         futures = {self.feed_pool.submit(poll_feed, s, self.fetcher, self.robots, self.fs, self.page_pool, now): s
                    for s in due}
         for future in as_completed(futures):
-            result = future.result()
-            self._commit(result)
-            summary.add(result)
+            result = future.result()   # poll_feed never raises: a feed's failure is its own outcome
+            if self._commit(result):
+                summary.add(result)
+            else:   # nothing of it acknowledged: counted as a produce error, none of its records as sent
+                summary.polled["failed"] = summary.polled.get("failed", 0) + 1
+                summary.errors += [f"{kind}: {message}" for kind, message in result.errors]
         return summary
 
-    def _commit(self, result: PollResult) -> None:
+    def cancel(self) -> None:
+        """Shutting down: requests in flight are abandoned, polls not finished keep their feeds' old state."""
+        self.fetcher.cancel()
+
+    def _commit(self, result: PollResult) -> bool:
+        if result.outcome == "cancelled":
+            log.info("newsfeed feeds: %s: poll abandoned (shutting down); it is done again next time", result.state.feed)
+            return True
         for kind, message in result.errors:
             log.warning("newsfeed feeds: %s: %s", kind, message)
         try:
@@ -115,12 +131,13 @@ class FeedPoller:
                       result.state.feed, type(exc).__name__, exc)
             result.errors.append(("produce", f"{type(exc).__name__}: {exc}"))
             feed_metrics.ERRORS.labels("produce").inc()
-            return
+            return False
         self.states[result.state.feed] = result.state
         feed_metrics.record(result)
         log.info("newsfeed feeds: %s %s: %d new, %d dead letters, %d deferred, next poll in %.0fs",
                  result.state.url, result.outcome, len(result.records), len(result.letters), result.deferred,
                  max(0.0, result.state.next_poll_at - time.time()))
+        return True
 
     def _send(self, result: PollResult) -> None:
         with self._lock:  # one feed's records, letters and state are acknowledged together

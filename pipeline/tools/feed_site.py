@@ -29,6 +29,7 @@ class Route:
     delay: float = 0.0               # seconds before answering (a page that times out)
     then: "Route | None" = None      # after `times` answers, this route answers instead (e.g. 429, then 200)
     times: int = 1
+    drip: float = 0.0                # seconds between single bytes of the whole response, status line included
 
 
 @dataclass
@@ -172,15 +173,15 @@ def opml(urls: list[str]) -> bytes:
 class FeedSite:
     """The server. `site.add(path, Route(...))`, `site.url(path)`, `site.hits[path]` (requests served)."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._served: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "FeedSite":
@@ -233,6 +234,8 @@ class FeedSite:
                     return self._send(404, {"Content-Type": "text/plain"}, b"not found")
                 if route.delay:
                     time.sleep(route.delay)
+                if route.drip:
+                    return self._drip(route)
                 headers = {"Content-Type": route.content_type, **route.headers}
                 if route.etag:
                     headers["ETag"] = route.etag
@@ -255,5 +258,18 @@ class FeedSite:
                         self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
                     pass
+
+            def _drip(self, route):
+                """A slow-loris server: the status line, headers and body one byte at a time."""
+                raw = (f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+                       f"Content-Length: {len(route.body)}\r\n\r\n").encode() + route.body
+                try:
+                    for i in range(len(raw)):
+                        self.wfile.write(raw[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                except (BrokenPipeError, ConnectionResetError):  # cut off by the client: what it should do
+                    pass
+                self.close_connection = True
 
         return Handler
