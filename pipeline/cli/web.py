@@ -6,11 +6,12 @@ from __future__ import annotations
 import typer
 
 from pipeline.config import Settings
+from pipeline.kafka.acls import WEB_GROUP
 from pipeline.kafka.authorization import Needs
 
 from .common import cli, console, needs_acls, require_broker, settings_or_exit
 
-DEFAULT_GROUP = "newsfeed-web"
+DEFAULT_GROUP = WEB_GROUP
 
 
 def serve_web(settings: Settings, address: str, host: str, port: int, look_back: int, group: str) -> None:
