@@ -111,3 +111,13 @@ def test_page_script_never_writes_markup():
     script = (STATIC / "app.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script
+
+
+def test_a_stopped_reader_turns_health_503_and_the_page_says_so():
+    async def check() -> None:
+        async with TestClient(TestServer(make_app(NewsState(), lambda: "reader stopped: refused"))) as client:
+            assert (await client.get("/health")).status == 503
+            pipeline = orjson.loads(await (await client.get("/api/pipeline")).read())
+            assert pipeline["problem"] == "reader stopped: refused"
+
+    asyncio.run(check())

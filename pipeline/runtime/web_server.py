@@ -74,7 +74,7 @@ def make_app(state: NewsState, healthy: Callable[[], str | None] = lambda: None)
         return _json(state.facets())
 
     async def pipeline(_request: web.Request) -> web.Response:
-        return _json(state.pipeline())
+        return _json({**state.pipeline(), "problem": healthy()})
 
     async def health(_request: web.Request) -> web.Response:
         problem = healthy()

@@ -174,7 +174,8 @@ async function refresh() {
     renderMarkers(places, Boolean(selected));
     renderPipeline(pipeline);
     if (story) renderDetail(story);
-    $("live").textContent = `live · ${new Date().toLocaleTimeString()}`;
+    $("live").textContent = pipeline.problem ? `stale: ${pipeline.problem}`
+      : `live · ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     $("live").textContent = `reconnecting (${error.message})`;
   }
