@@ -26,8 +26,8 @@ def run(paths: Optional[List[str]] = typer.Argument(
         rate: Optional[float] = RATE,
         output: Path = typer.Option(None, "--output", "-o", help="output directory (default: NEWSFEED_OUTPUT_DIR or out/)"),
         timeout: float = typer.Option(600, help="give up when articles have no outcome after this many seconds"),
-        web: bool = typer.Option(False, "--web", help="after the run, keep the broker up and serve the page of "
-                                 "`newsfeed web` on --web-port until Ctrl-C"),
+        web: bool = typer.Option(False, "--web", help="after the run, keep the broker and the worker up and "
+                                 "serve the page of `newsfeed web` on --web-port until Ctrl-C"),
         web_port: int = typer.Option(8080, "--web-port", min=0, max=65535, help="the page's port (loopback)")) -> None:
     """The main job: broker (embedded unless configured) + worker + replay, until every article has an outcome."""
     from pipeline.kafka import replay as rp
@@ -61,23 +61,33 @@ def run(paths: Optional[List[str]] = typer.Argument(
                 console.print(f"[red]{exc}[/red] (worker log: {log_path})")
                 raise typer.Exit(1)
             finished = time.monotonic()
+            stories = read_stories(settings, address, outcomes.records["enriched"].values())
+            _summary(result, outcomes, finished - started, output, startup, stories, finished)
+            if web:   # the worker keeps running: the page stays live, and a later article still gets enriched
+                from .web import DEFAULT_GROUP, serve_web
+
+                serve_web(settings, address, "127.0.0.1", web_port, 5000, DEFAULT_GROUP)
         finally:
             stop_workers([proc], grace=20)
-        _summary(result, outcomes, finished - started, output, startup, read_stories(settings, address),
-                 finished)
-        if web:
-            from .web import DEFAULT_GROUP, serve_web
-
-            serve_web(settings, address, "127.0.0.1", web_port, 5000, DEFAULT_GROUP)
     raise typer.Exit(1 if result.failed else 0)
 
 
-def read_stories(settings, address: str) -> list[dict]:
-    """The story summaries now, for the summary's headline of the largest story (none if unreadable)."""
+def read_stories(settings, address: str, enriched, wait: float = 5.0) -> list[dict]:
+    """The story summaries, for the summary's headline of the largest story. The story stage publishes them
+    once a second: read until they count every enriched article (at most `wait` s; none if unreadable)."""
+    from collections import Counter
+
     from pipeline.kafka.stories_view import current_stories
 
+    want = Counter(r["story"]["id"] for r in enriched if r.get("story"))
+    deadline = time.monotonic() + wait
     try:
-        return current_stories(settings, address)
+        while True:
+            found = current_stories(settings, address, include_closed=True)
+            have = {s["id"]: s["articles"] for s in found}
+            if all(have.get(story, 0) >= n for story, n in want.items()) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
     except Exception as exc:  # noqa: BLE001 - the summary says so and goes on
         console.print(f"[yellow]stories not read for the summary: {exc}[/yellow]")
         return []
