@@ -3,7 +3,7 @@
     .venv/bin/newsfeed run seeds/ bench/fixtures/stories_multilingual.jsonl --web --web-port 8080 &
     .venv/bin/python tools/web_screenshot.py http://127.0.0.1:8080/ docs/web.png --stories 14
 
-It waits for `--stories` rows, selects the story with the most articles (its articles, people, places and
+It waits for `--stories` rows, selects the largest story that has places (its articles, people, places and
 markers show) and saves the page.
 """
 
@@ -29,9 +29,14 @@ def main() -> None:
                                timeout=120_000)
         page.wait_for_selector("#markers circle", timeout=30_000)
         sizes = page.eval_on_selector_all("#stories tbody tr", "rows => rows.map(r => Number(r.cells[3].textContent))")
-        page.click(f"#stories tbody tr:nth-child({sizes.index(max(sizes)) + 1})")
-        page.wait_for_selector("#detail-articles li")
-        page.wait_for_function("() => document.getElementById('map-note').textContent.includes('selected story')")
+        for row in sorted(range(len(sizes)), key=lambda i: -sizes[i]):   # the largest story with places
+            story = page.get_attribute(f"#stories tbody tr:nth-child({row + 1})", "data-id")
+            page.click(f"#stories tbody tr[data-id='{story}']")
+            page.wait_for_function(f"() => document.querySelector('#stories tr.selected')?.dataset.id === '{story}'"
+                                   " && document.getElementById('map-note').textContent.includes('selected story')")
+            if page.locator("#markers circle").count():
+                break
+            page.click(f"#stories tbody tr[data-id='{story}']")   # unselect
         page.screenshot(path=args.out, full_page=True)
         browser.close()
     print(f"{args.out}: {len(sizes)} stories listed")
