@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from collections import Counter
 
 import orjson
 import pytest
@@ -68,9 +69,18 @@ def test_newsfeed_run_exits_0_and_writes_five_valid_records(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(SEEDS), "--output", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "NEWSFEED_BROKER": ""})
+                          env={**__import__("os").environ, "NEWSFEED_BROKER": "", "COLUMNS": "250"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "enriched (unique)" in proc.stdout
     records = read_jsonl(out / "enriched.jsonl")
     assert len(records) == 5
     assert all(schemas.errors("enriched", r) == [] for r in records)
+    # the first minute: the summary names the stories and the countries, and counts throughput from the worker
+    sizes = Counter(r["story"]["id"] for r in records)
+    countries = Counter(c["name"] for r in records for c in r["countries"] if c["focus"])
+    rows = {cells[0]: cells[1] for line in proc.stdout.splitlines()
+            if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2}
+    assert rows["stories"] == str(len(sizes))
+    assert rows["largest story"].startswith(f"{sizes.most_common(1)[0][1]} articles: ")
+    assert f"top countries: {countries.most_common(1)[0][0]} {countries.most_common(1)[0][1]}" in rows["places"]
+    assert "throughput (worker ready → last outcome)" in rows

@@ -20,7 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "compose"))
 import harness  # noqa: E402
 import standin  # noqa: E402
-from pipeline.kafka.broker import MissingTool  # noqa: E402
+from pipeline.kafka.broker import MissingTool, free_port  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HOST_USER = 4242  # ./out belongs to this (non-root) host user, as after a clone by a normal account
@@ -135,8 +135,27 @@ def synthesize(project, n: int, seed: int) -> None:
                 "--seed", str(seed))
 
 
+def web_stories(port: int, count: int, timeout: float = 60) -> set[str]:
+    """The story ids the web service's first page lists, once it lists `count` (or what it has at the timeout)."""
+    import urllib.request
+
+    deadline, ids = time.monotonic() + timeout, set()
+    while time.monotonic() < deadline:
+        try:
+            page = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stories", timeout=5).read())
+            ids = {s["id"] for s in page["stories"]}
+            if len(ids) >= count:
+                break
+        except OSError:
+            pass
+        time.sleep(1)
+    return ids
+
+
 def test_compose_stack_end_to_end(project):
     started = time.monotonic()
+    web_port = free_port()
+    project.env["NEWSFEED_WEB_PORT"] = str(web_port)   # the web service's host port: a free one, not 8080
     project.readme("up --build -d")
     project.wait_healthy("worker", 1)
     first_healthy = time.monotonic()
@@ -147,6 +166,9 @@ def test_compose_stack_end_to_end(project):
     assert len(found["enriched"]) == 5 and len(found["duplicates"]) == 5 and not found["deadletter"]
     for name in ("enriched.jsonl", "duplicates.jsonl"):  # the host user owns what the worker wrote
         assert (project.dir / "out" / name).stat().st_uid == HOST_USER
+    # the web page, published on the host's loopback, shows the seeds' stories
+    stories = {r["story"]["id"] for r in found["enriched"]}
+    assert web_stories(web_port, len(stories)) == stories
 
     # another service reading the enriched topic from the host (127.0.0.1:29092, Kafka's EXTERNAL listener)
     expected = sorted(({"id": r["id"], "language": r["language"]["code"],

@@ -304,3 +304,30 @@ def test_status_and_feeds_principals_work_with_the_readme_acls(ns):
                       env=ns.env(feeds, NEWSFEED_FEEDS_HTTP_PORT=0, NEWSFEED_FEEDS_ALLOW_PRIVATE=1))
     assert polled.returncode == 0 and "feeds polled: 1" in polled.stdout, polled.stdout + polled.stderr
     assert "not on the cluster" not in polled.stderr and "left to the cluster" not in polled.stderr
+
+
+def test_web_principal_reads_with_the_readme_acls(ns):
+    """`newsfeed web` as User:web with exactly acls.web_acls: its group joins (else /health turns 503), the
+    pipeline status is read, and nothing it was not granted is needed."""
+    import urllib.request
+
+    from http_helpers import free_port
+
+    web = ns.user("web", acls.web_acls(ns.settings))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "web", "--port", str(port)], env=ns.env(web),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, status = time.monotonic() + 60, {}
+        while time.monotonic() < deadline and not status.get("stages"):
+            time.sleep(1)
+            try:
+                status = orjson.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/pipeline").read())["status"]
+            except OSError:
+                assert proc.poll() is None
+        assert status.get("stages") and "error" not in status, status
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/health").status == 200
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0 and "Traceback" not in output, output

@@ -64,13 +64,17 @@ def country_code(record: dict) -> str | None:
     return country.alpha_2 if country else None
 
 
-def read_points(wheel: Path) -> dict[str, tuple[float, float]]:
+def open_reader(wheel: Path) -> shapefile.Reader:
+    """The countries shapefile, read from inside the wheel (tools/world_map.py uses it too)."""
     with zipfile.ZipFile(wheel) as archive:
         files = {ext: io.BytesIO(archive.read(f"{MEMBER}.{ext}")) for ext in ("shp", "shx", "dbf")}
         encoding = archive.read(f"{MEMBER}.cpg").decode().strip()  # the .dbf's code page (not UTF-8)
-    reader = shapefile.Reader(**files, encoding=encoding)
+    return shapefile.Reader(**files, encoding=encoding)
+
+
+def read_points(wheel: Path) -> dict[str, tuple[float, float]]:
     points = {}
-    for item in reader.iterShapeRecords():
+    for item in open_reader(wheel).iterShapeRecords():
         code = country_code(item.record.as_dict())
         if code:
             points[code] = largest_polygon_centroid(item.shape)

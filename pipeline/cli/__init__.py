@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from . import bench, feeds, language, models, run, send, serve, status, stories  # noqa: F401  (registers the commands)
+from . import bench, feeds, language, models, run, send, serve, status, stories, web  # noqa: F401  (registers the commands)
 from .common import cli, console, refusal_line
 
 

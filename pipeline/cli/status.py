@@ -18,22 +18,9 @@ from .common import cli, needs_acls, out, require_broker, settings_or_exit, with
 
 
 def report(settings, address: str, before: list, after: list, seconds: float) -> dict:
-    """What `status --json` prints: per stage its group, lag and rate, and per partition the offsets."""
-    from pipeline.kafka.lag import rates, sink_latency, topic_highs
+    from pipeline.kafka.lag import status_report
 
-    per_second = rates(before, after, seconds)
-    stages: dict[str, dict] = {}
-    for p in after:
-        stage = stages.setdefault(p.stage, {"group": p.group, "topic": p.topic, "lag": 0, "records_per_s": 0.0,
-                                            "partitions": []})
-        rate = round(per_second[(p.stage, p.partition)], 2)
-        stage["partitions"].append({"partition": p.partition, "committed": p.committed,
-                                    "high_watermark": p.high_watermark, "lag": p.lag, "records_per_s": rate})
-        stage["lag"] += p.lag
-        stage["records_per_s"] = round(stage["records_per_s"] + rate, 2)
-    return {"interval_s": round(seconds, 2), "stages": stages,
-            "dead_letters": sum(topic_highs(settings, address, "deadletter").values()),
-            "latency_s": sink_latency(settings, address, topic_highs(settings, address, "enriched"))}
+    return status_report(settings, address, before, after, seconds)
 
 
 def stage_tables(status: dict) -> list[Table]:

@@ -52,6 +52,15 @@ def status_acls(settings: Settings) -> list[Grant]:
             + [("GROUP", settings.app_id, "PREFIXED", "DESCRIBE")])
 
 
+# `newsfeed web`: the status reads above, plus the story summaries, in its own group (never committed)
+WEB_GROUP = "newsfeed-web"
+
+
+def web_acls(settings: Settings, group: str = WEB_GROUP) -> list[Grant]:
+    return status_acls(settings) + [("TOPIC", settings.topic("stories"), "LITERAL", "READ"),
+                                    ("GROUP", group, "LITERAL", "READ")]
+
+
 def producer_acls(settings: Settings) -> list[Grant]:
     """`newsfeed replay`, or any service sending raw articles."""
     return [("TOPIC", settings.topic("raw"), "LITERAL", "WRITE")]

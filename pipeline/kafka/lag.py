@@ -142,3 +142,20 @@ def rates(before: Iterable[PartitionLag], after: Iterable[PartitionLag], seconds
     old = {(p.stage, p.partition): p.committed for p in before}
     return {(p.stage, p.partition): max(0, p.committed - old.get((p.stage, p.partition), p.committed)) / seconds
             for p in after}
+
+
+def status_report(settings: Settings, address: str, before: list, after: list, seconds: float) -> dict:
+    """What `status --json` prints: per stage its group, lag and rate, and per partition the offsets."""
+    per_second = rates(before, after, seconds)
+    stages: dict[str, dict] = {}
+    for p in after:
+        stage = stages.setdefault(p.stage, {"group": p.group, "topic": p.topic, "lag": 0, "records_per_s": 0.0,
+                                            "partitions": []})
+        rate = round(per_second[(p.stage, p.partition)], 2)
+        stage["partitions"].append({"partition": p.partition, "committed": p.committed,
+                                    "high_watermark": p.high_watermark, "lag": p.lag, "records_per_s": rate})
+        stage["lag"] += p.lag
+        stage["records_per_s"] = round(stage["records_per_s"] + rate, 2)
+    return {"interval_s": round(seconds, 2), "stages": stages,
+            "dead_letters": sum(topic_highs(settings, address, "deadletter").values()),
+            "latency_s": sink_latency(settings, address, topic_highs(settings, address, "enriched"))}
