@@ -17,12 +17,12 @@ COPY pipeline ./pipeline
 COPY workers ./workers
 COPY schemas ./schemas
 COPY seeds ./seeds
-# the places index (GeoNames, pipeline/stages/gazetteer.py) is built into the image: workers start at once
+# the places index (GeoNames, pipeline/stages/places/gazetteer.py) is built into the image: workers start at once
 ENV NEWSFEED_GAZETTEER=/app/gazetteer.sqlite
-# constraints.txt (tools/lock): the exact versions CI tested
+# constraints.txt (offline/lock): the exact versions CI tested
 RUN pip install -c constraints.txt . \
  && for model in $SPACY_MODELS; do python -m spacy download "$model"; done \
- && python -m pipeline.stages.gazetteer \
+ && python -m pipeline.stages.places.gazetteer \
  && mkdir -p /app/out && chown newsfeed:newsfeed /app/out
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 

@@ -24,7 +24,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stages.dedup import ALGORITHM, DedupIndex, normalise, shingles  # noqa: E402
+from pipeline.stages.dedup.index import ALGORITHM, DedupIndex, normalise, shingles  # noqa: E402
 from pipeline.tools.synth import seed_texts, synthesize  # noqa: E402
 
 
@@ -69,7 +69,7 @@ def rensa_vs_datasketch(texts: list[str], threshold: float) -> None:
     from datasketch import MinHash, MinHashLSH
     from rensa import RMinHash
 
-    from pipeline.stages.dedup import choose_bands
+    from pipeline.stages.dedup.index import choose_bands
 
     shingled = [sorted(shingles(normalise(t), 5)) for t in texts]
 

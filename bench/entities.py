@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import ner_eval  # noqa: E402
-from pipeline.stages.canonical import canonicalise  # noqa: E402
-from pipeline.stages.entities import EntityTagger, doc_entities  # noqa: E402
+from pipeline.stages.entities.canonical import canonicalise  # noqa: E402
+from pipeline.stages.entities.tagging import EntityTagger, doc_entities  # noqa: E402
 from pipeline.stages.text import clean  # noqa: E402
 from pipeline.tools.synth import synthesize  # noqa: E402
 
@@ -100,7 +100,7 @@ def bare_model(package: str):
     """The model's full pipeline (not only NER), as a user would load it."""
     import spacy
 
-    from pipeline.stages import ner_adapters
+    from pipeline.stages.entities import adapters as ner_adapters
 
     if package in ner_adapters.LOADERS:
         return ner_adapters.LOADERS[package]()

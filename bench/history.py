@@ -74,7 +74,7 @@ blob_mb = None
 if sys.argv[1] == "cut":   # what a worker does when it cuts a snapshot: encode the index, write its chunks
     from kafka import KafkaProducer
     from pipeline.kafka.snapshots import chunk_records
-    from pipeline.stages.dedup_snapshot import encode
+    from pipeline.stages.dedup.snapshot import encode
     blob = encode(rebuilt.index)
     producer = KafkaProducer(bootstrap_servers=settings.broker, acks="all", max_request_size=2 << 20)
     for key, value in chunk_records(blob, rebuilt.end, time.time()):
@@ -93,7 +93,7 @@ def write_index_log(address: str, topic: str, entries: int, first: int, stop: in
     import numpy as np
     from kafka import KafkaProducer
 
-    from pipeline.stages.dedup import ALGORITHM
+    from pipeline.stages.dedup.index import ALGORITHM
 
     producer = KafkaProducer(bootstrap_servers=address, linger_ms=50, batch_size=1 << 20, acks=1)
     rng, now = np.random.default_rng(7 + first), time.time()

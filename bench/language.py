@@ -20,7 +20,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stages.entities import EntityTagger  # noqa: E402
+from pipeline.stages.entities.tagging import EntityTagger  # noqa: E402
 from pipeline.stages.language import LanguageDetector  # noqa: E402
 from pipeline.stages.text import clean  # noqa: E402
 

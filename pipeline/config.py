@@ -61,7 +61,7 @@ class Settings:
     stories: bool = field(default_factory=lambda: _env("NEWSFEED_STORIES", "1") not in ("0", "false", "no", "off"))
     # a story takes no more articles once none joined for this long (article time: published, else ingested)
     story_idle_hours: float = field(default_factory=lambda: float(_env("NEWSFEED_STORY_IDLE_HOURS", "48")))
-    # empty: every language with an installed model gets the best one (pipeline/stages/ner_models.py)
+    # empty: every language with an installed model gets the best one (pipeline/stages/entities/models.py)
     ner_models: str = field(default_factory=lambda: _env("NEWSFEED_NER_MODELS", ""))
     # which languages this worker's NER serves: empty = all; `ru,ja` = only these; `-ru,-ja` (or `not:ru,ja`)
     # = all but these.
@@ -116,7 +116,7 @@ class Settings:
 
     def ner_model_map(self) -> dict[str, str]:
         """language -> spaCy package: the installed models by preference, NEWSFEED_NER_MODELS on top."""
-        from pipeline.stages import ner_models
+        from pipeline.stages.entities import models as ner_models
 
         return ner_models.resolve(self.ner_model_overrides())
 

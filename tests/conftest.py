@@ -32,9 +32,9 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def gazetteer_index():
-    """The places index is built once per machine (~27 s, pipeline/stages/gazetteer.py): here, before any
+    """The places index is built once per machine (~27 s, pipeline/stages/places/gazetteer.py): here, before any
     worker's start-up is timed, rather than inside the first test's worker."""
-    from pipeline.stages import gazetteer
+    from pipeline.stages.places import gazetteer
 
     gazetteer.shared()
 

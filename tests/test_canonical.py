@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.stages.canonical import canonicalise, parse
+from pipeline.stages.entities.canonical import canonicalise, parse
 
 
 def mentions(*items: tuple[str, str]) -> list[dict]:

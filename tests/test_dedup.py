@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import pytest
 
-from pipeline.stages.dedup import BandIndex, DedupIndex, choose_bands, normalise, shingles
+from pipeline.stages.dedup.index import BandIndex, DedupIndex, choose_bands, normalise, shingles
 from pipeline.tools.synth import NEAR_KINDS, near_duplicate, seed_texts, synthesize
 
 from conftest import SEEDS

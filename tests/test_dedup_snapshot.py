@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from pipeline.stages import dedup_snapshot
-from pipeline.stages.dedup import DedupIndex
+from pipeline.stages.dedup import snapshot as dedup_snapshot
+from pipeline.stages.dedup.index import DedupIndex
 from pipeline.tools.synth import synthesize
 
 from conftest import SEEDS

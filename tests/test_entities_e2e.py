@@ -46,8 +46,8 @@ def test_english_french_and_german_articles_through_newsfeed_run(tmp_path):
     records = {r["language"]["code"]: r for r in read_jsonl(tmp_path / "out" / "enriched.jsonl")}
     assert set(records) == {"en", "fr", "de"}
     assert records["de"]["ner"]["status"] == "no_model"
-    # no model, but the gazetteer finds the German places (pipeline/stages/toponyms.py) and seats of power
-    # (pipeline/stages/place_forms.py), and only those
+    # no model, but the gazetteer finds the German places (pipeline/stages/places/toponyms.py) and seats of power
+    # (pipeline/stages/places/forms.py), and only those
     assert {(e["text"], e["source"], e["place"]["country_code"]) for e in records["de"]["entities"]} == {
         ("Berlin", "gazetteer", "DE"), ("Ukraine", "gazetteer", "UA"),
         ("Kanzleramt", "gazetteer", "DE")}   # the chancellery: Berlin, a metonym

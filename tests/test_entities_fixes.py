@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stages import ner_fallback
-from pipeline.stages.entities import EntityTagger, clean_span
+from pipeline.stages.entities import fallback as ner_fallback
+from pipeline.stages.entities.tagging import EntityTagger, clean_span
 from pipeline.stages.language import LanguageDetector
 from pipeline.stages.steps import detect_language, tag_entities
 
@@ -89,6 +89,6 @@ def test_the_entity_step_tags_a_misdetected_table(tagger, detector):
     assert len(names) >= 3 and any("Amsterdam" in n or "AMSTERDAM" in n for n in names), names
     if record["language"]["code"] != "en":   # the detector misjudged it: the fallback says so
         assert table["ner"]["language"] == "en" and table["ner"]["fallback"]
-    # real German prose gets no English model: its only entities are the gazetteer's places (pipeline/stages/toponyms.py)
+    # real German prose gets no English model: its only entities are the gazetteer's places (pipeline/stages/places/toponyms.py)
     assert german["ner"]["status"] == "no_model" and "language" not in german["ner"]
     assert {e.get("source") for e in german["entities"]} <= {"gazetteer"} and all(e["label"] == "LOC" for e in german["entities"])

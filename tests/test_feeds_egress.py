@@ -189,7 +189,8 @@ def test_https_connects_to_the_checked_address_with_the_host_name_for_sni_and_th
 
     import httpx
 
-    from pipeline.feeds.egress import RequestClock, guarded_transport
+    from pipeline.feeds.egress import RequestClock
+    from pipeline.feeds.httpx_pool_patch import guarded_transport
 
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a test certificate (.ci/run installs it)")

@@ -1,7 +1,7 @@
-"""Models that are not xx_core packages (pipeline/stages/ner_adapters.py), loaded on first use."""
+"""Models that are not xx_core packages (pipeline/stages/entities/adapters.py), loaded on first use."""
 
-from pipeline.stages import ner_adapters
-from pipeline.stages.entities import EntityTagger
+from pipeline.stages.entities import adapters as ner_adapters
+from pipeline.stages.entities.tagging import EntityTagger
 
 
 def test_a_language_loads_with_its_first_article_and_slovnet_spans_keep_their_offsets():

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from pipeline.stages import ner_models
+from pipeline.stages.entities import models as ner_models
 
 from conftest import ROOT
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stages.entities import EntityTagger
+from pipeline.stages.entities.tagging import EntityTagger
 
 from test_places import located, places_by_text
 
@@ -89,7 +89,7 @@ def test_places_in_inflected_and_unspaced_writing(tagger, lang, text, expected):
 
 
 def test_a_models_inflected_mention_and_the_gazetteer_agree():
-    from pipeline.stages.places import locate
+    from pipeline.stages.places.resolution import locate
 
     text = "Переговоры прошли в Москве."
     entities, _added = locate("ru", text, [{"text": "Москве", "label": "LOC", "label_raw": "LOC", "start": 20,

@@ -7,8 +7,8 @@ import pytest
 
 from pipeline.contracts import schemas
 from pipeline.stages import steps
-from pipeline.stages.entities import EntityTagger
-from pipeline.stages.places import add_places
+from pipeline.stages.entities.tagging import EntityTagger
+from pipeline.stages.places.resolution import add_places
 
 GERMAN = ("Bundeskanzler Olaf Scholz hat am Dienstag in Berlin mit dem französischen Präsidenten Emmanuel Macron "
           "über die Hilfe für die Ukraine gesprochen. Am Mittwoch reist er nach Essen und weiter nach Danzig. "

@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.contracts import schemas
 from pipeline.stages import steps
-from pipeline.stages.entities import EntityTagger
-from pipeline.stages.source_home import Home, SourceHomes, source_key
+from pipeline.stages.entities.tagging import EntityTagger
+from pipeline.stages.places.source_home import Home, SourceHomes, source_key
 
 from conftest import ROOT
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.stages.entities import EntityTagger
-from pipeline.stages.stories import StoryIndex
-from pipeline.stages.story_features import decode_vector, encode_vector, features, features_batch
-from pipeline.stages.story_names import merge_names
+from pipeline.stages.entities.tagging import EntityTagger
+from pipeline.stages.stories.index import StoryIndex
+from pipeline.stages.stories.features import decode_vector, encode_vector, features, features_batch
+from pipeline.stages.stories.names import merge_names
 from pipeline.tools.synth import seed_texts
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,8 @@
-"""A story's top entities name one person once whatever the script (pipeline/stages/story_names.py)."""
+"""A story's top entities name one person once whatever the script (pipeline/stages/stories/names.py)."""
 
 from collections import Counter
 
-from pipeline.stages.story_names import merge_names, skeleton
+from pipeline.stages.stories.names import merge_names, skeleton
 
 
 def test_one_person_in_six_scripts_is_one_entry():

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from pipeline.contracts import schemas
-from pipeline.stages.dedup import normalise, shingles
+from pipeline.stages.dedup.index import normalise, shingles
 from pipeline.tools.synth import parse_mix, synthesize
 
 from conftest import SEEDS

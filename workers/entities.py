@@ -5,7 +5,7 @@ thread; either way the loop stays free, and with more workers both scale out: on
 is cheap, is serialised (workers/stories.py).
 
 NEWSFEED_NER_LANGUAGES splits languages across workers: each language set is its own consumer group reading
-every unique article; a worker tags the articles whose NER language (pipeline/stages/ner_fallback.py, over
+every unique article; a worker tags the articles whose NER language (pipeline/stages/entities/fallback.py, over
 every installed model) it serves and passes over the others, which the group serving them tags. Models load
 on a language's first article (NEWSFEED_NER_PRELOAD at start), so a language a worker never sees costs
 nothing."""
@@ -23,10 +23,14 @@ from pipeline.runtime import metrics
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.kafka.state import load_source_homes
-from pipeline.stages import gazetteer, ner_fallback, ner_models, steps
-from pipeline.stages.entities import EntityTagger, ProcessTagger
-from pipeline.stages.source_home import SourceHomes
-from pipeline.stages import story_codec, story_features
+from pipeline.stages import steps
+from pipeline.stages.places import gazetteer
+from pipeline.stages.entities import fallback as ner_fallback
+from pipeline.stages.entities import models as ner_models
+from pipeline.stages.entities.tagging import EntityTagger, ProcessTagger
+from pipeline.stages.places.source_home import SourceHomes
+from pipeline.stages.stories import codec as story_codec
+from pipeline.stages.stories import features as story_features
 from workers.common import WORKER, app, dead, in_thread, log, out, settings, topic
 
 unique_topic, tagged_topic = topic("unique"), topic("tagged", partitions=1)

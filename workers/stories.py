@@ -18,8 +18,9 @@ from pipeline.runtime import metrics
 from pipeline.runtime.outputs import delivered_all
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
-from pipeline.stages import story_codec, story_features
-from pipeline.stages.stories import StoryIndex
+from pipeline.stages.stories import codec as story_codec
+from pipeline.stages.stories import features as story_features
+from pipeline.stages.stories.index import StoryIndex
 from workers.common import PartitionState, app, dead, delivered, in_thread, log, out, settings, topic
 from workers.enriched_sink import ids_on_enriched, sink
 

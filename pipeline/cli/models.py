@@ -15,7 +15,7 @@ def models() -> None:
     `ner: no_model`. The choice: the best installed package per language (official lg, md, sm, then
     PyPI copies); NEWSFEED_NER_MODELS entries (`en=en_core_web_lg`, `de=none`) replace it. Exit code 1
     when a model named in NEWSFEED_NER_MODELS is not installed."""
-    from pipeline.stages.ner_models import describe
+    from pipeline.stages.entities.models import describe
 
     settings = settings_or_exit()
     infos = describe(settings.ner_model_overrides())

@@ -1,7 +1,7 @@
 """Where the poller may connect: http(s) only, and never an internal address unless the operator allows it.
 
-The check runs at connect time, inside the HTTP client's network backend: the host name is resolved once,
-every address is classified, and the socket connects to exactly the address that passed (TLS keeps the host
+The check runs at connect time, inside the HTTP client's network backend (installed by httpx_pool_patch.py):
+the host name is resolved once, every address is classified, and the socket connects to exactly the address that passed (TLS keeps the host
 name for SNI and certificate checks; the Host header is the URL's). A DNS answer that changes between a check
 and the connection (DNS rebinding) therefore cannot slip through. The same backend enforces the one total
 deadline of a request (connect, TLS, headers and body) and lets a shutdown cancel a request in flight.
@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import httpcore
-import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
@@ -224,11 +223,3 @@ class GuardedBackend(httpcore.SyncBackend):
                 raise Cancelled("shutting down")
         raise last or httpcore.ConnectError(f"{host}: no address")
 
-
-def guarded_transport(policy: EgressPolicy, clock: RequestClock, ssl_context=None) -> httpx.HTTPTransport:
-    """An httpx transport whose connections all go through GuardedBackend. Proxies from the environment are not
-    used (trust_env=False): through a proxy the check would see the proxy's address, not the target's."""
-    transport = httpx.HTTPTransport(trust_env=False)
-    transport._pool = httpcore.ConnectionPool(ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-                                              network_backend=GuardedBackend(policy, clock))
-    return transport

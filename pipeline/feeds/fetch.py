@@ -11,7 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .egress import Cancelled, EgressPolicy, EgressRefused, RequestClock, guarded_transport
+from .egress import Cancelled, EgressPolicy, EgressRefused, RequestClock
+from .httpx_pool_patch import guarded_transport
 from .politeness import HostGate, parse_retry_after
 from .urls import host_of, same_site
 

@@ -23,10 +23,10 @@ from pipeline.config import Settings
 from pipeline.kafka.io import read_partition
 from pipeline.kafka.snapshots import latest_snapshot
 from pipeline.kafka.topics import dedup_window, partitions_of, readback_window, story_window
-from pipeline.stages import dedup_snapshot
-from pipeline.stages.dedup import DedupIndex
-from pipeline.stages.source_home import SourceHomes
-from pipeline.stages.stories import StoryIndex
+from pipeline.stages.dedup import snapshot as dedup_snapshot
+from pipeline.stages.dedup.index import DedupIndex
+from pipeline.stages.places.source_home import SourceHomes
+from pipeline.stages.stories.index import StoryIndex
 
 
 log = logging.getLogger("newsfeed.state")

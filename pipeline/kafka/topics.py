@@ -4,7 +4,7 @@ Topology: raw -> [language] -> languaged -> [dedup] -> unique -> [entities] -> t
 -> enriched (+ JSONL). Dedup also writes its state log `dedup-index` (and snapshots of it to `dedup-snapshot`) and sends duplicates to `tagged` (they take
 their original's story there); stories writes `duplicates`, its state log `story-log` and the summaries on
 `stories`; every stage may write `deadletter`; the sink stage writes duplicates and dead letters to JSONL.
-`tagged` and `story-log` have one partition: story assignment is serialised (pipeline/stages/stories.py).
+`tagged` and `story-log` have one partition: story assignment is serialised (pipeline/stages/stories/index.py).
 """
 
 from __future__ import annotations

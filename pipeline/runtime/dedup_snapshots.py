@@ -20,7 +20,7 @@ from typing import Awaitable, Callable
 from pipeline.kafka.snapshots import chunk_records
 from pipeline.kafka.state import RebuiltIndex
 from pipeline.kafka.topics import SNAPSHOT_IDLE_AGE, SNAPSHOT_MAX_AGE
-from pipeline.stages import dedup_snapshot
+from pipeline.stages.dedup import snapshot as dedup_snapshot
 
 log = logging.getLogger("newsfeed.dedup")
 

@@ -7,13 +7,14 @@ import time
 from typing import Any, Sequence
 
 from pipeline.contracts import codec, schemas
-from pipeline.stages.dedup import DedupIndex, Verdict
+from pipeline.stages.dedup.index import DedupIndex, Verdict
 from pipeline.contracts.deadletter import StageError
-from pipeline.stages import ner_fallback, ner_models
-from pipeline.stages.entities import EntityTagger
+from pipeline.stages.entities import fallback as ner_fallback
+from pipeline.stages.entities import models as ner_models
+from pipeline.stages.entities.tagging import EntityTagger
 from pipeline.stages.language import LanguageDetector
-from pipeline.stages.places import add_places
-from pipeline.stages.source_home import SourceHomes, source_key
+from pipeline.stages.places.resolution import add_places
+from pipeline.stages.places.source_home import SourceHomes, source_key
 from pipeline.contracts.records import check_dates, parse_time, record_time
 from pipeline.stages.text import clean
 
@@ -69,15 +70,15 @@ def deduplicate(record: dict[str, Any], index: DedupIndex) -> Verdict:
 def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger,
                  homes: SourceHomes | None = None) -> list[dict[str, Any]]:
     """Tag a batch in one `nlp.pipe` call per language (per-record time is the batch's share), then resolve
-    its places (pipeline/stages/places.py), in every language, with the source's home as a prior (learned
-    from the records as they pass: pipeline/stages/source_home.py)."""
+    its places (pipeline/stages/places/resolution.py), in every language, with the source's home as a prior (learned
+    from the records as they pass: pipeline/stages/places/source_home.py)."""
     started = time.perf_counter()
     modelled = {lang for lang, package in tagger.models.items() if ner_models.is_installed(package)}
     chosen = [ner_fallback.choose(r["language"], r["text"], modelled, r.get("lang_hint")) for r in records]
     results = tagger.tag([(lang, r["text"]) for (lang, _why), r in zip(chosen, records)])
     share = _ms(started) / max(1, len(records))
     for record, result, (lang, why) in zip(records, results, chosen):
-        if why:  # tagged by another language's model: say which and why (pipeline/stages/ner_fallback.py)
+        if why:  # tagged by another language's model: say which and why (pipeline/stages/entities/fallback.py)
             result["ner"] = {**result["ner"], "language": lang, "fallback": why}
         located, cpu = time.perf_counter(), time.thread_time()  # places in the language it was tagged in
         home = homes.home(source_key(record)) if homes is not None else None

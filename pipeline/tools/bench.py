@@ -29,7 +29,7 @@ from pipeline.kafka.replay import Item, replay
 from pipeline.tools.synth import synthesize
 from pipeline.stages.text import clean
 from pipeline.kafka.topics import create_topics
-from pipeline.stages import gazetteer
+from pipeline.stages.places import gazetteer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ _bare_nlp = None
 def _bare_init(model: str) -> None:
     global _bare_nlp
 
-    from pipeline.stages.entities import EntityTagger  # the same exclusions the stage uses
+    from pipeline.stages.entities.tagging import EntityTagger  # the same exclusions the stage uses
 
     _bare_nlp = EntityTagger(models={"xx": model}).load()._nlp["xx"]
     list(_bare_nlp.pipe(["Chauffe."]))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.stages.canonical import HONORIFICS
-from pipeline.stages.gazetteer import PRIMARY, Gazetteer, name_key
-from pipeline.stages.toponyms import Toponym, _unspaced
+from pipeline.stages.entities.canonical import HONORIFICS
+from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
+from pipeline.stages.places.toponyms import Toponym, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
 DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"

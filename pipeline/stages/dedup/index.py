@@ -250,7 +250,7 @@ class DedupIndex:
             self._lsh.merge(np.fromiter(self._entries, np.int64))
 
     def columns(self) -> dict[str, Any]:
-        """The live entries in the order they were indexed, column-wise (pipeline/stages/dedup_snapshot.py)."""
+        """The live entries in the order they were indexed, column-wise (pipeline/stages/dedup/snapshot.py)."""
         entries = list(self._entries.values())
         return {"ids": [e[0] for e in entries], "exact": [e[1] for e in entries],
                 "holds_exact": np.fromiter((self._by_exact.get(e[1]) == e[0] for e in entries), np.bool_, len(entries)),

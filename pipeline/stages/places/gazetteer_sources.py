@@ -1,4 +1,4 @@
-"""The sources the places index (pipeline/stages/gazetteer.py) is built from, read once per machine: points
+"""The sources the places index (pipeline/stages/places/gazetteer.py) is built from, read once per machine: points
 of regions and countries, country names in every locale pycountry has, and the word frequencies of names."""
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ def midrange(points: list[tuple[float, float]], trim: float = 0.02) -> tuple[flo
 
 def country_point(code: str) -> tuple[float, float] | None:
     """A country's point: the centroid of its largest polygon in Natural Earth (country_points.py, generated
-    by tools/country_points.py), near GeoNames' centre of the main landmass (United States 102 km off, 235
+    by offline/country_points.py), near GeoNames' centre of the main landmass (United States 102 km off, 235
     with `countryinfo`'s); `countryinfo`'s (MIT) for the small countries Natural Earth's 1:110m map lacks.
     No package ships GeoNames' own country points (BENCHMARKS.md lists those checked)."""
     from countryinfo import CountryInfo
 
-    from pipeline.stages.country_points import COUNTRY_POINTS
+    from pipeline.stages.places.country_points import COUNTRY_POINTS
 
     if code in COUNTRY_POINTS:
         return COUNTRY_POINTS[code]

@@ -1,6 +1,6 @@
 """Places: every location mention resolved to a GeoNames place, and the article's places and countries.
 
-Mentions are the model's LOC/GPE entities plus gazetteer matches (pipeline/stages/toponyms.py): in a
+Mentions are the model's LOC/GPE entities plus gazetteer matches (pipeline/stages/places/toponyms.py): in a
 language with no NER model all of them, in French/English only those the model missed that are
 unambiguous. Each gets `place` {geonameid, name, country_code, admin1, lat, lon, feature_class, population}
 or `place: null` with `place_reason`. Disambiguation scores each candidate by population, the kind of name
@@ -18,14 +18,14 @@ import re
 from collections import Counter
 from typing import Any, Sequence
 
-from pipeline.stages.canonical import canonicalise
-from pipeline.stages import place_forms
-from pipeline.stages.arbitration import arbitrate
-from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key, shared
-from pipeline.stages.place_forms import find_forms
-from pipeline.stages.inflection import variants
-from pipeline.stages.source_home import Home
-from pipeline.stages.toponyms import MIN_POPULATION, Toponym, find
+from pipeline.stages.entities.canonical import canonicalise
+from pipeline.stages.places import forms as place_forms
+from pipeline.stages.places.arbitration import arbitrate
+from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key, shared
+from pipeline.stages.places.forms import find_forms
+from pipeline.stages.places.inflection import variants
+from pipeline.stages.places.source_home import Home
+from pipeline.stages.places.toponyms import MIN_POPULATION, Toponym, find
 
 GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
 _QUALIFIER = re.compile(r",\s*((?:[A-Z]\.){2,}|[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})")

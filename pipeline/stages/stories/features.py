@@ -7,7 +7,7 @@ count}], `published_at`, `ingested_at`, `source`). Output: `StoryFeatures`, buil
   frequency in that language (`wordfreq`; unknown words, names and numbers are rarest), to the power
   1.5 (rare names and numbers tell look-alike events apart better than topic words); the top
   `TOP_WORDS`, L2-normalised. Numbers are normalised ("6,1" = "6.1") so they also match across languages;
-- entities: canonical keys of `entity_summary` (pipeline/stages/canonical.py: case, accents and titles
+- entities: canonical keys of `entity_summary` (pipeline/stages/entities/canonical.py: case, accents and titles
   ignored), a person keyed by the last word of the name, so "Zelensky" = "Volodymyr Zelensky"; the display
   names are kept for the story summary;
 - a multilingual embedding (Universal Sentence Encoder multilingual v3, pure numpy, weights in the
@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from pipeline.contracts.records import record_time
-from pipeline.stages.canonical import parse
+from pipeline.stages.entities.canonical import parse
 
 TOP_WORDS = 40
 EMBED_CHARS = 160

@@ -3,7 +3,7 @@
 - `natasha` (Russian): Slovnet's news NER (PER/LOC/ORG, trained on Nerus, MIT) with the Navec embeddings,
   both shipped inside the `natasha` wheel. It runs on the raw text, so it is wrapped as the `ner`
   component of a blank Russian spaCy pipeline: its character spans become `doc.ents`.
-- the project's own models (`pipeline/ner_weights/<package>/`, trained by tools/train_ner.py, each with
+- the project's own models (`pipeline/ner_weights/<package>/`, trained by offline/train_ner.py, each with
   its MODEL_CARD.md): loaded from their folder; the language is the one in their meta.json.
 - `ja_ginza` (Japanese, MIT): a real spaCy 3.8 package (SudachiPy tokens: no spaces needed) whose NER
   uses Sekine's extended named entity types (`Person`, `City`, `Company`, ~190 of them); GiNZA's own
@@ -24,7 +24,7 @@ NATASHA_FACTORY = "newsfeed_natasha_ner"
 # packages the registry picks by itself when installed, with their language (after any official package)
 EXTRA_PACKAGES = {"ja_ginza": "ja", NATASHA: "ru"}
 PROVENANCE = {"ja_ginza": "GiNZA spaCy package (Megagon Labs)",
-              NATASHA: "Natasha/Slovnet news NER in a spaCy pipeline (pipeline/stages/ner_adapters.py)"}
+              NATASHA: "Natasha/Slovnet news NER in a spaCy pipeline (pipeline/stages/entities/adapters.py)"}
 # ENE types GiNZA maps to NORP that name organisations (the English models tag these ORG)
 _ENE_ORG = {"Political_Party", "International_Organization"}
 # OntoNotes-like types of GiNZA's table that name no person, organisation, place or thing of the news
@@ -89,7 +89,7 @@ def load_natasha():
 
 
 LOADERS: dict[str, Callable] = {NATASHA: load_natasha}
-WEIGHTS = Path(__file__).resolve().parent.parent / "ner_weights"
+WEIGHTS = Path(__file__).resolve().parents[2] / "ner_weights"
 
 
 @lru_cache(maxsize=1)

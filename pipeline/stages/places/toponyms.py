@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.stages.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
-from pipeline.stages.inflection import variants
+from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
+from pipeline.stages.places.inflection import variants
 
 _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
@@ -36,7 +36,7 @@ class Toponym:
     needs_context: bool   # a common word or sentence-initial: kept only if its country is named elsewhere
     strong: bool          # a country/continent name, or a big unambiguous city: safe to add to a model's output
     by_home: bool = False  # the source's home decided between its candidates (places.rank)
-    form: str = ""        # not a name: "demonym", "abbreviation" or "metonym" (pipeline/stages/place_forms.py)
+    form: str = ""        # not a name: "demonym", "abbreviation" or "metonym" (pipeline/stages/places/forms.py)
 
     @property
     def key(self) -> str:

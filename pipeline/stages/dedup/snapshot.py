@@ -13,7 +13,7 @@ import struct
 import numpy as np
 import orjson
 
-from pipeline.stages.dedup import ALGORITHM, DedupIndex
+from pipeline.stages.dedup.index import ALGORITHM, DedupIndex
 
 FORMAT = "newsfeed-dedup-snapshot-v1"
 # column name -> dtype, in blob order after the header (numbers first: each starts 8-byte aligned)

@@ -4,10 +4,10 @@ equirectangular projection (x = longitude + 180, y = 90 - latitude, a 360 x 180 
 (Douglas-Peucker, `--tolerance` degrees) and rounded to 0.1 degree, so `newsfeed web` draws its map
 offline with no tile server and no library.
 
-Source: the same naturalearth_lowres shapefile inside the geopandas 0.14.4 wheel as tools/country_points.py:
+Source: the same naturalearth_lowres shapefile inside the geopandas 0.14.4 wheel as offline/country_points.py:
 
     pip download geopandas==0.14.4 --no-deps -d /tmp/ne
-    python tools/world_map.py /tmp/ne/geopandas-0.14.4-py3-none-any.whl
+    python offline/world_map.py /tmp/ne/geopandas-0.14.4-py3-none-any.whl
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main() -> None:
             countries.append({"code": country_code(record), "name": record["name"], "d": path})
     countries.sort(key=lambda c: c["name"])
     OUT.write_text(json.dumps({"source": "Natural Earth 1:110m admin-0 countries (public domain), via "
-                                         "tools/world_map.py", "box": [0, 0, 360, 180], "countries": countries},
+                                         "offline/world_map.py", "box": [0, 0, 360, 180], "countries": countries},
                               separators=(",", ":"), ensure_ascii=False) + "\n")
     print(f"{OUT}: {len(countries)} countries, {OUT.stat().st_size} bytes")
 

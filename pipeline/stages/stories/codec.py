@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.stages.story_features import StoryFeatures, decode_vector, encode_vector
+from pipeline.stages.stories.features import StoryFeatures, decode_vector, encode_vector
 
 
 def to_json(f: StoryFeatures) -> dict[str, Any]:

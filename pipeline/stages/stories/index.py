@@ -2,7 +2,7 @@
 
 Two halves, split for scale out:
 
-1. Features, per article, pure and parallel: `pipeline.stages.story_features.features(record)` (or
+1. Features, per article, pure and parallel: `pipeline.stages.stories.features.features(record)` (or
    `features_batch(records)`, faster per article) on an enriched record dict (`id`, `title`, `text`,
    `language.code`, `entity_summary`, `published_at`, `ingested_at`, `source`) -> `StoryFeatures`. Thread-
    and process-safe (the embedding model is a lazy per-process singleton); this is the costly half (~4 ms
@@ -47,8 +47,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from pipeline.stages.story_features import StoryFeatures, decode_vector, encode_vector
-from pipeline.stages.story_names import merge_names
+from pipeline.stages.stories.features import StoryFeatures, decode_vector, encode_vector
+from pipeline.stages.stories.names import merge_names
 
 STORY_WORDS = 150     # top words kept per story centroid
 STORY_ENTITIES = 60

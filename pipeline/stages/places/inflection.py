@@ -7,14 +7,14 @@ sentence, turned back into the keys the gazetteer knows.
 - prefixed clitics of Arabic script ("بالقاهرة" = "ب" + "القاهرة", "وبغداد"): the name without them, and
   without the article "ال";
 - particles after a Korean name ("서울에서"), and names inside unspaced Chinese and Japanese text ("他在北京说"):
-  by pipeline/stages/toponyms.py, which looks names up inside a run of those scripts.
+  by pipeline/stages/places/toponyms.py, which looks names up inside a run of those scripts.
 Each variant is (offset into the word, length, key): the mention is the name's own part when it can be
 cut out ("İstanbul", "القاهرة"), else the whole word ("Москве").
 """
 
 from __future__ import annotations
 
-from pipeline.stages.gazetteer import name_key
+from pipeline.stages.places.gazetteer import name_key
 
 SLAVIC = frozenset({"ru", "uk", "be", "bg", "pl", "cs", "sk", "sl", "hr", "sr", "sh", "mk"})
 _SLAVIC_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "ой", "ей", "ом", "ем", "ии", "ию", "ие", "ою",

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.stages import place_forms
-from pipeline.stages.gazetteer import PRIMARY, Gazetteer, name_key
+from pipeline.stages.places import forms as place_forms
+from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
 
 PLACE_LABELS = frozenset({"LOC", "GPE"})
 WELL_KNOWN_CITY = 100_000

@@ -1,0 +1,1 @@
+"""Deduplication: the exact and near-duplicate index and its compact snapshot."""

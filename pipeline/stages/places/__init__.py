@@ -1,0 +1,1 @@
+"""Places: GeoNames places for the mentions of an article (resolution), the gazetteer and its sources, names found by gazetteer in every script, place forms (demonyms, abbreviations, seats of power), NER/gazetteer arbitration and each source's home."""
