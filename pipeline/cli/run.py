@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -42,6 +44,7 @@ def run(paths: Optional[List[str]] = typer.Argument(
     file_args = [p for p in paths or [] if p not in feed_args]
     output = output or settings.output_dir
     output_dir_or_exit(output)
+    _first_places_index()
     with broker_address(settings.broker) as address:
         create_topics(settings, address, needed=tuple(TOPICS))
         env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_OUTPUT_DIR": str(output)}
@@ -70,6 +73,17 @@ def run(paths: Optional[List[str]] = typer.Argument(
         finally:
             stop_workers([proc], grace=20)
     raise typer.Exit(1 if result.failed else 0)
+
+
+def _first_places_index() -> None:
+    """The places index's first build (once per machine) runs here, in a child process of its own, with its
+    progress on the terminal: in the worker it would pass in silence, and this process keeps none of its memory."""
+    from pipeline.stages.places.gazetteer import default_path
+
+    if default_path().exists():
+        return
+    console.print("places: building the GeoNames index, once per machine")
+    subprocess.run([sys.executable, "-m", "pipeline.stages.places.gazetteer"], stdout=subprocess.DEVNULL, check=False)
 
 
 def read_stories(settings, address: str, enriched, wait: float = 5.0) -> list[dict]:

@@ -71,15 +71,15 @@ def country_names() -> dict[str, set[tuple[str, str]]]:
     return names
 
 
-def word_statistics(names: set[tuple[str, int, int, str]], surfaces: dict[str, set[str]]):
+def word_statistics(surfaces: dict[str, set[str]]):
     """(key, lang, zipf) for the names that may be recognised in text and are words of some language
     (Zipf >= 3), and (lang, word) for each language's 400 most frequent words: wordfreq's tables cost
     30-70 MB per language in a process, these rows a few pages of the shared index."""
     import wordfreq
 
     keys_of: dict[str, list[str]] = {}  # written form -> the keys it is a form of
-    for key in {key for key, _gid, _kind, _lang in names}:
-        for form in surfaces.get(key, (key,)):
+    for key, forms in surfaces.items():   # key -> its written forms, for every name that may be recognised
+        for form in forms:
             keys_of.setdefault(form, []).append(key)
     common, function_words = [], []
     for lang in sorted(wordfreq.available_languages("best")):
