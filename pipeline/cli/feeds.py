@@ -43,11 +43,17 @@ def feed_urls_or_exit(sources: list[str]) -> list[str]:
     return urls
 
 
-def poll_once(urls: list[str], address: str, settings, fs):
+def declared_homes(sources: list[str]) -> dict[str, str]:
+    from pipeline.feeds.sources import declared_homes as declared
+
+    return declared(sources)   # the sources were checked by feed_urls_or_exit
+
+
+def poll_once(urls: list[str], address: str, settings, fs, homes: dict[str, str] | None = None):
     """One poll of every due feed, acknowledged; the summary."""
     from pipeline.runtime.feed_poller import FeedPoller
 
-    poller = FeedPoller(urls, address, settings, fs)
+    poller = FeedPoller(urls, address, settings, fs, homes)
     try:
         poller.start()
         return poller.poll_once(slack=fs.due_slack)
@@ -90,7 +96,7 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    poller = FeedPoller(urls, address, settings, fs)
+    poller = FeedPoller(urls, address, settings, fs, declared_homes(sources))
     try:
         poller.start()
         ready.ok("state")
