@@ -80,7 +80,7 @@ def test_two_pollers_share_the_feeds_without_duplicates(stack_factory, site):
         urls.append(site.add(f"/s{n}/feed", Route((atom if n % 2 else json_feed)(site.base, pairs),
                                                   "application/atom+xml" if n % 2 else "application/feed+json")))
     listing = stack.output / "feeds.txt"
-    listing.write_text("\n".join(urls) + "\n")
+    listing.write_text("\n".join(urls) + " home=US-MO\n")   # the last feed's home declared (issue 35)
     procs = [subprocess.Popen([sys.executable, "-m", "pipeline.cli", "feeds", str(listing), "--once"],
                               env={**os.environ, **stack.env, "NEWSFEED_FEEDS_SHARD": f"{i}/2",
                                    "NEWSFEED_FEEDS_ALLOW_PRIVATE": "1",
@@ -90,6 +90,8 @@ def test_two_pollers_share_the_feeds_without_duplicates(stack_factory, site):
     assert [p.returncode for p in procs] == [0, 0], outputs
     raw = topic_records(stack, "raw")
     assert len(raw) == 30 and len({r["id"] for r in raw}) == 30
+    assert {(r["source"], r.get("source_home")) for r in raw} == {(u, "US-MO" if u == urls[-1] else None) for u in urls}
+    assert all(errors("raw", r) == [] for r in raw)
     assert all(site.hits[f"/s{n}/feed"] == 1 for n in range(6))
     # both shards polled something (6 feeds over 2 partitions)
     assert all("feeds polled: 0 " not in out for out, _ in outputs), outputs

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.feeds.parse import FeedError, html_to_text, parse_feed
 from pipeline.feeds.politeness import HostGate, backoff_delay, parse_retry_after
-from pipeline.feeds.sources import SourceError, expand_sources, is_feed_source, opml_urls
+from pipeline.feeds.sources import SourceError, declared_homes, expand_sources, is_feed_source, opml_urls
 from pipeline.feeds.state import FeedState
 from pipeline.feeds.urls import article_id, canonical_url, item_keys
 from pipeline.tools import feed_site
@@ -117,6 +117,25 @@ def test_sources_urls_lists_and_opml(tmp_path: Path):
         expand_sources([str(article)])
     with pytest.raises(SourceError):
         opml_urls(b"<rss></rss>")
+
+
+def test_a_feed_list_declares_a_sources_home(tmp_path: Path):
+    listing = tmp_path / "feeds.txt"
+    listing.write_text("https://paper.example/rss home=US-MO\nhttps://wire.example/rss\nhttps://fr.example/rss home=FR\n")
+    subscriptions = tmp_path / "subs.opml"
+    subscriptions.write_text('<?xml version="1.0"?><opml version="2.0"><body>'
+                             '<outline text="Local" xmlUrl="https://other.example/feed" home="GB-ENG"/>'
+                             '<outline text="Paper again" xmlUrl="https://paper.example/rss" home="US-KS"/></body></opml>')
+    assert is_feed_source(str(listing))
+    assert expand_sources([str(listing), str(subscriptions)]) == [
+        "https://paper.example/rss", "https://wire.example/rss", "https://fr.example/rss", "https://other.example/feed"]
+    assert declared_homes([str(listing), str(subscriptions)]) == {   # a URL's first declaration counts
+        "https://paper.example/rss": "US-MO", "https://fr.example/rss": "FR", "https://other.example/feed": "GB-ENG"}
+    listing.write_text("https://paper.example/rss home=Missouri\n")
+    with pytest.raises(SourceError, match="home='Missouri'"):
+        expand_sources([str(listing)])
+    listing.write_text("https://paper.example/rss in Missouri\n")   # not a feed list: an article, say
+    assert not is_feed_source(str(listing))
 
 
 def test_state_remembers_a_bounded_window_and_round_trips():

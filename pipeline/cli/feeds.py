@@ -43,11 +43,17 @@ def feed_urls_or_exit(sources: list[str]) -> list[str]:
     return urls
 
 
-def poll_once(urls: list[str], address: str, settings, fs):
+def declared_homes(sources: list[str]) -> dict[str, str]:
+    from pipeline.feeds.sources import declared_homes as declared
+
+    return declared(sources)   # the sources were checked by feed_urls_or_exit
+
+
+def poll_once(urls: list[str], address: str, settings, fs, homes: dict[str, str] | None = None):
     """One poll of every due feed, acknowledged; the summary."""
     from pipeline.runtime.feed_poller import FeedPoller
 
-    poller = FeedPoller(urls, address, settings, fs)
+    poller = FeedPoller(urls, address, settings, fs, homes)
     try:
         poller.start()
         return poller.poll_once(slack=fs.due_slack)
@@ -91,7 +97,7 @@ def feeds(sources: List[str] = typer.Argument(..., help="feed URLs (RSS, Atom, J
     ready = Readiness(("state", "feed state not read from the broker yet"))
     stop_http = serve_in_thread(bind(settings.http_host, fs.http_port), ready) if fs.http_port else None
     stop, signals = threading.Event(), []
-    poller = FeedPoller(urls, address, settings, fs)
+    poller = FeedPoller(urls, address, settings, fs, declared_homes(sources))
 
     def on_signal(signum, _frame):   # requests in flight are abandoned at once, not waited for
         signals.append(signum)

@@ -109,9 +109,10 @@ def read_stories(settings, address: str, enriched, wait: float = 5.0) -> list[di
 
 def _poll_feeds(sources: list[str], address: str, settings) -> list[str]:
     """One poll of the feed sources (state kept in the broker's feed-state topic); the ids it sent."""
-    from .feeds import feed_settings_or_exit, feed_urls_or_exit, poll_once, print_summary
+    from .feeds import declared_homes, feed_settings_or_exit, feed_urls_or_exit, poll_once, print_summary
 
-    summary = poll_once(feed_urls_or_exit(sources), address, settings, feed_settings_or_exit())
+    summary = poll_once(feed_urls_or_exit(sources), address, settings, feed_settings_or_exit(),
+                        declared_homes(sources))
     print_summary(summary, settings)
     return summary.sent
 

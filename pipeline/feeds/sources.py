@@ -1,8 +1,17 @@
-"""What a user names on the command line, as feed URLs: a URL, a text file of URLs, or an OPML file."""
+"""What a user names on the command line, as feed URLs: a URL, a text file of URLs, or an OPML file.
+
+A feed list may declare a source's home (issue 35), where the outlet writes about: a text file's line
+`https://example-paper.com/rss home=US-MO`, an OPML outline's attribute `home="US-MO"`: an ISO country code,
+optionally with its first-level region's GeoNames admin1 code. The poller puts it on the feed's records
+(`source_home`); the places stage prefers it to the home it learns (pipeline/stages/places/source_home.py).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+HOME = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,3})?")
 
 
 class SourceError(ValueError):
@@ -15,6 +24,11 @@ def is_url(text: str) -> bool:
 
 def opml_urls(data: bytes, where: str = "OPML") -> list[str]:
     """The xmlUrl of every outline, nested outlines (folders) included, in document order."""
+    return [url for url, _home in opml_entries(data, where)]
+
+
+def opml_entries(data: bytes, where: str = "OPML") -> list[tuple[str, str | None]]:
+    """(xmlUrl, declared home or None) of every outline, in document order."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
@@ -24,7 +38,7 @@ def opml_urls(data: bytes, where: str = "OPML") -> list[str]:
         raise SourceError(f"{where}: not well-formed OPML: {exc}") from None
     if root.tag.lower() != "opml":
         raise SourceError(f"{where}: root element is <{root.tag}>, not <opml>")
-    return [o.get("xmlUrl").strip() for o in root.iter("outline") if (o.get("xmlUrl") or "").strip()]
+    return [(o.get("xmlUrl").strip(), o.get("home")) for o in root.iter("outline") if (o.get("xmlUrl") or "").strip()]
 
 
 def looks_like_opml(path: Path) -> bool:
@@ -37,12 +51,25 @@ def looks_like_opml(path: Path) -> bool:
 def url_list(path: Path) -> list[str] | None:
     """The URLs of a text file with one per line (blank lines and # comments allowed); None when any other
     line is not a URL, i.e. the file is something else (an article: `newsfeed run` replays those)."""
+    entries = url_entries(path)
+    return None if entries is None else [url for url, _home in entries]
+
+
+def url_entries(path: Path) -> list[tuple[str, str | None]] | None:
+    """(URL, declared home or None) of each line of a text file of URLs: `URL` or `URL home=CODE`."""
     try:
         lines = path.read_text("utf-8-sig").splitlines()
     except (UnicodeDecodeError, OSError):
         return None
-    urls = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    return urls if urls and all(is_url(u) and " " not in u for u in urls) else None
+    entries = []
+    for line in (line.strip() for line in lines):
+        if not line or line.startswith("#"):
+            continue
+        url, *rest = line.split()
+        if not is_url(url) or len(rest) > 1 or rest and not rest[0].startswith("home="):
+            return None
+        entries.append((url, rest[0].removeprefix("home=") if rest else None))
+    return entries or None
 
 
 def is_feed_source(arg: str) -> bool:
@@ -55,18 +82,31 @@ def is_feed_source(arg: str) -> bool:
 
 def expand_sources(args: list[str]) -> list[str]:
     """Feed URLs named by the arguments, in order, each once."""
-    found: list[str] = []
+    return list(feed_entries(args))
+
+
+def declared_homes(args: list[str]) -> dict[str, str]:
+    """The home each feed list declares for its URLs (a URL's first declaration counts)."""
+    return {url: home for url, home in feed_entries(args).items() if home}
+
+
+def feed_entries(args: list[str]) -> dict[str, str | None]:
+    """Feed URL -> its declared home (None: none declared), in the order named, each URL once."""
+    found: dict[str, str | None] = {}
     for arg in args:
         if is_url(arg):
-            found.append(arg.strip())
-            continue
-        path = Path(arg)
-        if not path.is_file():
+            entries = [(arg.strip(), None)]
+        elif not Path(arg).is_file():
             raise SourceError(f"{arg}: not a URL and not a file")
-        if looks_like_opml(path):
-            found += opml_urls(path.read_bytes(), str(path))
-        elif (urls := url_list(path)) is not None:
-            found += urls
+        elif looks_like_opml(Path(arg)):
+            entries = opml_entries(Path(arg).read_bytes(), arg)
+        elif (listed := url_entries(Path(arg))) is not None:
+            entries = listed
         else:
             raise SourceError(f"{arg}: neither OPML nor a list of http(s) URLs, one per line")
-    return list(dict.fromkeys(found))
+        for url, home in entries:
+            if home is not None and not HOME.fullmatch(home):
+                raise SourceError(f"{arg}: {url}: home={home!r} is not an ISO country code, optionally with its "
+                                  "region's code (US, US-MO, GB-ENG)")
+            found[url] = found.get(url) or home
+    return found

@@ -53,9 +53,11 @@ class Summary:
 
 
 class FeedPoller:
-    def __init__(self, feeds: list[str], bootstrap: str, settings: Settings, feed_settings: FeedSettings):
+    def __init__(self, feeds: list[str], bootstrap: str, settings: Settings, feed_settings: FeedSettings,
+                 homes: dict[str, str] | None = None):
         self.settings, self.fs, self.bootstrap = settings, feed_settings, bootstrap
         self.all_feeds = feeds
+        self.homes = homes or {}   # feed URL -> the home its feed list declares (pipeline/feeds/sources.py)
         self.states: dict[str, FeedState] = {}
         self.partitions = 0
         self.gate = HostGate(feed_settings.per_host, feed_settings.host_interval)
@@ -140,6 +142,9 @@ class FeedPoller:
         return True
 
     def _send(self, result: PollResult) -> None:
+        home = self.homes.get(result.state.feed)
+        for record in result.records if home else ():
+            record["source_home"] = home
         with self._lock:  # one feed's records, letters and state are acknowledged together
             futures = [self.producer.send(self.settings.topic("raw"), key=r["id"].encode(), value=codec.encode(r))
                        for r in result.records]

@@ -14,7 +14,7 @@ from pipeline.stages.entities import models as ner_models
 from pipeline.stages.entities.tagging import EntityTagger
 from pipeline.stages.language import LanguageDetector
 from pipeline.stages.places.resolution import add_places
-from pipeline.stages.places.source_home import SourceHomes, source_key
+from pipeline.stages.places.source_home import SourceHomes, declared_home, source_key
 from pipeline.contracts.records import check_dates, parse_time, record_time
 from pipeline.stages.text import clean
 
@@ -81,7 +81,7 @@ def tag_entities(records: Sequence[dict[str, Any]], tagger: EntityTagger,
         if why:  # tagged by another language's model: say which and why (pipeline/stages/entities/fallback.py)
             result["ner"] = {**result["ner"], "language": lang, "fallback": why}
         located, cpu = time.perf_counter(), time.thread_time()  # places in the language it was tagged in
-        home = homes.home(source_key(record)) if homes is not None else None
+        home = declared_home(record) or (homes.home(source_key(record)) if homes is not None else None)
         record.update(add_places(lang, record["text"], result, home=home))
         if homes is not None:
             homes.learn_record(record)

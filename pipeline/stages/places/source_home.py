@@ -36,6 +36,13 @@ class Home:
         return HOME_WEIGHT if self.admin1 and admin1 == self.admin1 else HOME_WEIGHT / 2
 
 
+def declared_home(record: dict[str, Any]) -> Home | None:
+    """The home a feed list declared for the record's source (`source_home`: "US-MO", "FR"): it wins over the
+    learned one."""
+    country, _, admin1 = str(record.get("source_home") or "").partition("-")
+    return Home(country, admin1 or None) if country else None
+
+
 def source_key(record: dict[str, Any]) -> str:
     url = record.get("url") or ""
     host = urlsplit(url).hostname if url.startswith(("http://", "https://")) else None

@@ -144,12 +144,14 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
         if not _capitalised(word):
             i += 1
             continue
-        match = None
-        for n in range(min(MAX_WORDS, len(tokens) - i), 0, -1):
-            span = tokens[i:i + n]
-            if not _capitalised(span[-1][2]) or not _joined(text, span, lang):
+        match, reach, limit = None, 1, min(MAX_WORDS, len(tokens) - i)
+        while reach < limit and _joined(text, tokens[i + reach - 1:i + reach + 1], lang):
+            reach += 1   # the words of one name from here: each pair checked once, not once per span length
+        for n in range(reach, 0, -1):
+            last = tokens[i + n - 1]
+            if not _capitalised(last[2]):
                 continue
-            surface = text[start:span[-1][1]]
+            surface = text[start:last[1]]
             candidates = gazetteer.candidates(name_key(surface))
             if candidates:
                 match = (n, surface, candidates)
