@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -100,11 +101,18 @@ def load_story_index(settings: Settings, bootstrap: str | None = None) -> tuple[
 
 def load_source_homes(settings: Settings, homes: SourceHomes, bootstrap: str | None = None) -> int:
     """The sources' homes learned again from the enriched records of the read-back window (every partition):
-    the places each article decided; returns the number of records read."""
-    read = 0
-    for partition in range(partitions_of(settings, "enriched")):
+    the places each article decided; returns the number of records read. The partitions are read side by
+    side (a read mostly waits on the broker, and a worker's start waits for this); learning only adds to
+    counters, so the order does not matter."""
+    since = time.time() - readback_window(settings)
+
+    def read(partition: int) -> int:
+        read = 0
         for _offset, _key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("enriched"),
-                                                   partition, since=time.time() - readback_window(settings)):
+                                                   partition, since=since):
             homes.learn_record(orjson.loads(value))
             read += 1
-    return read
+        return read
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="homes") as pool:
+        return sum(pool.map(read, range(partitions_of(settings, "enriched"))))
