@@ -82,5 +82,6 @@ def test_newsfeed_run_exits_0_and_writes_five_valid_records(tmp_path):
             if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2}
     assert rows["stories"] == str(len(sizes))
     assert rows["largest story"].startswith(f"{sizes.most_common(1)[0][1]} articles: ")
-    assert f"top countries: {countries.most_common(1)[0][0]} {countries.most_common(1)[0][1]}" in rows["places"]
+    top = min(countries.items(), key=lambda item: (-item[1], item[0]))   # ties by name
+    assert f"top countries: {top[0]} {top[1]}" in rows["places"]
     assert "throughput (worker ready → last outcome)" in rows

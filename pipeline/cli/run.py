@@ -86,6 +86,11 @@ def _first_places_index() -> None:
     subprocess.run([sys.executable, "-m", "pipeline.stages.places.gazetteer"], stdout=subprocess.DEVNULL, check=False)
 
 
+def _top(counts: dict[str, int], n: int) -> list[tuple[str, int]]:
+    """The n most frequent, ties by name: the same summary whatever order the records arrived in."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
+
+
 def read_stories(settings, address: str, enriched, wait: float = 5.0) -> list[dict]:
     """The story summaries, for the summary's headline of the largest story. The story stage publishes them
     once a second: read until they count every enriched article (at most `wait` s; none if unreadable)."""
@@ -207,5 +212,5 @@ def stories_and_places(enriched: list[dict], stories: list[dict]) -> list[tuple[
     places = {p["geonameid"] for r in enriched for p in r.get("places") or []}
     countries = Counter(c["name"] for r in enriched for c in r.get("countries") or [] if c.get("focus"))
     rows.append(("places", f"{len(places)} distinct; top countries: "
-                 + (", ".join(f"{name} {n}" for name, n in countries.most_common(5)) or "-")))
+                 + (", ".join(f"{name} {n}" for name, n in _top(countries, 5)) or "-")))
     return rows
