@@ -121,3 +121,18 @@ def test_a_stopped_reader_turns_health_503_and_the_page_says_so():
             assert pipeline["problem"] == "reader stopped: refused"
 
     asyncio.run(check())
+
+
+def test_what_is_shown_does_not_depend_on_the_order_the_topics_are_read_in():
+    """An old story (article time 2025-03, a month-precision date) next to today's: in article time it is idle
+    past 48 h, so it is not shown, whether its summary is read before or after today's records."""
+    old, new = summary(1, "2025-03-01T00:00:00Z"), summary(2)
+    old_article = {**article(1, 1), "published_at": "2025-03"}
+    orders = [[("s", old), ("a", old_article), ("s", new), ("a", article(2, 2))],
+              [("s", new), ("a", article(2, 2)), ("s", old), ("a", old_article)]]
+    for order in orders:
+        state = NewsState()
+        for kind, item in order:
+            state.add_story(item["id"], item) if kind == "s" else state.add_article(item)
+        assert [row["id"] for row in state.stories()["stories"]] == [new["id"]], order
+        assert state.story(old["id"]) is None and state.pipeline()["open_stories"] == 1

@@ -12,20 +12,17 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
+
+from pipeline.contracts.records import parse_time
 
 PAGE_MAX = 500
 
 
 def _when(iso: str | None) -> float:
-    if not iso:
-        return 0.0
-    try:
-        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    """Article time as the story stage reads it: a date of reduced precision ("2025-03") counts too."""
+    when = parse_time(iso)
+    return when.timestamp() if when else 0.0
 
 
 @dataclass
@@ -136,9 +133,15 @@ class NewsState:
                 del self.entries[story_id]
 
     # -- asked by the server -----------------------------------------------------------------------------
+    def _open(self, entry: StoryEntry) -> bool:
+        """Shown: a summary, and not idle in article time. Decided when asked, so what the page shows does not
+        depend on the order the topics were read in (the sweep only frees memory)."""
+        idle = entry.last_seen and entry.last_seen < self.newest - self.idle_seconds
+        return entry.summary is not None and not idle
+
     def _sorted(self) -> list[StoryEntry]:
         if self._listing[0] != self.version:
-            shown = [e for e in self.entries.values() if e.summary is not None]
+            shown = [e for e in self.entries.values() if self._open(e)]
             shown.sort(key=lambda e: (e.summary["last_seen"], e.summary["articles"]), reverse=True)
             self._listing = (self.version, shown)
         return self._listing[1]
@@ -167,7 +170,7 @@ class NewsState:
     def story(self, story_id: str) -> dict[str, Any] | None:
         with self._lock:
             entry = self.entries.get(story_id)
-            if entry is None or entry.summary is None:
+            if entry is None or not self._open(entry):
                 return None
             return {**self._row(entry), "entities": entry.summary.get("entities", []),
                     "articles_kept": list(entry.articles),
@@ -200,4 +203,4 @@ class NewsState:
         with self._lock:
             return {"status": self.status, "dead_letters": self.dead_letters.most_common(),
                     "last_errors": list(self.last_errors), "articles_read": self.articles_read,
-                    "open_stories": sum(1 for e in self.entries.values() if e.summary is not None)}
+                    "open_stories": len(self._sorted())}
