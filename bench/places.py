@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stages import gazetteer as gz  # noqa: E402
+from pipeline.stages.places import gazetteer as gz  # noqa: E402
 from pipeline.stages.places.resolution import add_places, population_baseline  # noqa: E402
 
 MIRROR = Path("/work/.mirror/milangritta+Pragmatic-Guide-to-Geoparsing-Evaluation/repo/.git")
