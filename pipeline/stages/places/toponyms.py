@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
@@ -61,12 +62,14 @@ MAX_UNSPACED = 6   # characters of a Chinese or Japanese place name looked up in
 
 def find_unspaced(start: int, run: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Place names inside a run of Chinese or Japanese characters ("他在北京说"), longest first."""
-    keys, out, i = gazetteer.unspaced_keys(), [], 0
+    keys = gazetteer.unspaced_known(run[i:i + n] for i in range(len(run))
+                                    for n in range(2, min(MAX_UNSPACED, len(run) - i) + 1))
+    out, i = [], 0
     while i < len(run):
         for n in range(min(MAX_UNSPACED, len(run) - i), 1, -1):
             surface = run[i:i + n]
             if surface in keys:
-                evidence = _evidence(lang, surface, gazetteer.candidates(surface), False, gazetteer)
+                evidence = _evidence_of(lang, surface, surface, False, gazetteer)
                 if evidence is not None:
                     out.append(Toponym(start + i, start + i + n, surface, gazetteer.candidates(surface), *evidence))
                     i += n - 1
@@ -86,6 +89,13 @@ def _named_area(place: Place) -> bool:
     (England, Ontario) is recognised like a city, by its own name; a county ("Orange", "Lincoln") only
     when the model finds it."""
     return place.feature_code in ("PCLI", "CONT") or (place.feature_code == "ADM1" and place.country_code == "US")
+
+
+@lru_cache(maxsize=32768)
+def _evidence_of(lang: str, surface: str, key: str, sentence_start: bool,
+                 gazetteer: Gazetteer) -> tuple[bool, bool] | None:
+    """_evidence of the places named by `key`, once per name: an article repeats its names, and so do articles."""
+    return _evidence(lang, surface, gazetteer.candidates(key), sentence_start, gazetteer)
 
 
 def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
@@ -151,21 +161,22 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
             if n > 1 and not _capitalised(last.group()):
                 continue
             surface = text[start:last.end()]
-            candidates = candidates_of(name_key(surface))
+            key = name_key(surface)
+            candidates = candidates_of(key)
             if candidates:
-                match = (n, surface, candidates)
+                match = (n, surface, key, candidates)
                 break
         if match is None:   # an inflected form: "Москве", "İstanbul'da", "بالقاهرة"
-            found = max(((offset, length, candidates_of(key)) for offset, length, key in variants(word, lang)
+            found = max(((offset, length, key, candidates_of(key)) for offset, length, key in variants(word, lang)
                          if candidates_of(key)), default=None,   # the biggest place: "России", not Ross
-                        key=lambda v: max(c[0].population for c in v[2]))
+                        key=lambda v: max(c[0].population for c in v[3]))
             if found is None:
                 i += 1
                 continue
-            offset, length, candidates = found
+            offset, length, key, candidates = found
             start, surface = start + offset, text[start + offset:start + offset + length]
-            match = (1, surface, candidates)
-        n, surface, candidates = match
+            match = (1, surface, key, candidates)
+        n, surface, key, candidates = match
         before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < count else None)
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
         inside_longer_name = word[0].isupper() and (   # caseless scripts: every word looks like a name
@@ -174,7 +185,7 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
              and not _SENTENCE_END.search(text[max(0, before.start() - 3):before.start()]))
             or (after is not None and text[tokens[i + n - 1].end():after.start()] == " "
                 and _name_word_in(after.group(), function_words)))
-        evidence = None if inside_longer_name else _evidence(lang, surface, candidates, sentence_start, gazetteer)
+        evidence = None if inside_longer_name else _evidence_of(lang, surface, key, sentence_start, gazetteer)
         if evidence is not None:
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
         i += n
