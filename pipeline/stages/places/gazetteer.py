@@ -79,6 +79,8 @@ class Gazetteer:
         rows = self._db().execute(
             "SELECT p.*, n.kind, n.lang FROM names n JOIN places p USING (geonameid) WHERE n.key = ?",
             (key,)).fetchall()
+        if not rows:   # most capitalised words are no place
+            return ()
         kinds: dict[int, int] = {}
         langs: dict[int, set[str]] = {}
         places: dict[int, Place] = {}
