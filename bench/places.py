@@ -10,7 +10,10 @@ when their spans overlap (each gold one used once); "exact" counts identical spa
 Rows:
 - recognition: the NER model's LOC/GPE (baseline, what the stage had before) / model + gazetteer
   additions (ours, English) / gazetteer alone (what a language without a NER model gets);
-- geocoding, on the toponyms we recognised: the most populous candidate (baseline) / ours (context).
+- geocoding, on the toponyms we recognised: the most populous candidate (baseline) / ours (context);
+- the same on the local-news slice (bench/local_news/: the articles of local outlets, with each outlet's
+  home), plus ours with the outlet's home declared;
+- cost: places CPU per article in the bench's loops and as the worker measures it (bench/places_cost.py).
 AUC is the area under the curve of ln(1 + error km) over the sorted errors, normalised by ln(20039): 0 is
 perfect. An unresolved mention counts as the maximal error (20,039 km). Prints figures; asserts nothing.
 """
