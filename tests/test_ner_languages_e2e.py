@@ -33,7 +33,7 @@ EXPECTED |= {
     "hi": {"PER": {"नरेंद्र मोदी", "निर्मला सीतारमण", "राहुल गांधी"}, "ORG": {"भारतीय रिज़र्व बैंक"},
            "LOC": {"नई दिल्ली", "मुंबई", "बिहार"}},
     "ko": {"PER": {"윤석열", "이재용"}, "ORG": {"삼성전자", "현대자동차"}, "LOC": {"서울", "부산"}},
-    "tr": {"PER": {"Recep Tayyip Erdoğan", "Olaf Scholz", "Hakan Fidan"}, "ORG": {"Türk Hava Yolları", "Lufthansa"},
+    "tr": {"PER": {"Recep Tayyip Erdoğan", "Olaf Scholz", "Hakan Fidan"}, "ORG": {"Türk Hava Yolları", "Avrupa Birliği"},
            "LOC": {"Ankara'da", "İstanbul'daki", "Brüksel'de"}},
 }
 MODELS |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_ner"}
