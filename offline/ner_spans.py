@@ -1,4 +1,4 @@
-"""Readers for NER data that is not a UNER .iob2 file, for offline/train_ner.py (a config's `format`):
+"""Readers for NER data that is not a UNER .iob2 file, for offline/train_ner.py (a config's `span_format`):
 
 - `conll`: a word and its IOB2 tag per line, a blank line between sentences (HiNER, Turkish Wiki NER);
 - `klue`: KLUE NER's character-level file (a character and its tag per line, spaces are characters too;
@@ -63,7 +63,7 @@ def to_example(pairs: list[tuple[str, str]], labels: dict[str, str], joiner: str
 
 
 def read_examples(spec: dict, raw: str) -> list[Example]:
-    klue = spec["format"] == "klue"
+    klue = spec["span_format"] == "klue"
     sentences = tagged_lines(raw, "##" if klue else "#")
     return [to_example(pairs, spec["labels"], "" if klue else " ") for pairs in sentences]
 
