@@ -26,6 +26,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")      # one thread: a shared machin
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "offline"))
+import ner_spans  # noqa: E402  (readers of the formats other than UNER's)
 
 # UD splits Portuguese contractions into words ("do" -> "de o"); running text has the contraction
 CONTRACTIONS = {("de", "o"): "do", ("de", "a"): "da", ("de", "os"): "dos", ("de", "as"): "das",
@@ -110,12 +112,17 @@ def main() -> None:
 
     spec = json.loads((ROOT / "offline" / "ner" / f"{args.lang}.json").read_text("utf-8"))
     seed = spec["seed"] if args.seed is None else args.seed
-    nlp = spacy.blank(args.lang)
+    nlp = ner_spans.blank(args.lang) if "span_format" in spec else spacy.blank(args.lang)
     out = ROOT / "pipeline" / "ner_weights" / spec["package"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        counts = {split: to_docbin(nlp, read_iob2(read_data(spec, args.data, split), spec.get("recontract", False)),
-                                   tmp / f"{split}.spacy") for split in ("train", "dev")}
+        if "span_format" in spec:   # other formats (offline/ner_spans.py): spans on text the model's tokenizer cuts
+            ner_spans.register_callbacks()
+            examples = ner_spans.splits(spec, lambda name: read_data(spec, args.data, name))
+            counts = {split: ner_spans.to_docbin(nlp, examples[split], tmp / f"{split}.spacy") for split in examples}
+        else:
+            counts = {split: to_docbin(nlp, read_iob2(read_data(spec, args.data, split), spec.get("recontract", False)),
+                                       tmp / f"{split}.spacy") for split in ("train", "dev")}
         overrides = {"paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
                      "system.seed": seed}
         if args.max_steps:
@@ -139,14 +146,15 @@ def write_card(out: Path, spec: dict, seed: int, counts: dict, minutes: float) -
     meta = json.loads((out / "meta.json").read_text("utf-8"))
     perf = meta.get("performance", {})
     nlp = spacy.load(out)
-    dev = [" ".join(w) for w, _t in read_iob2(read_data(spec, None, "dev"), spec.get("recontract", False))][:400]
+    dev = (ner_spans.dev_texts(spec, lambda name: read_data(spec, None, name)) if "span_format" in spec else
+           [" ".join(w) for w, _t in read_iob2(read_data(spec, None, "dev"), spec.get("recontract", False))])[:400]
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
     rows = "\n".join(f"| {label} | {100 * s['p']:.1f} | {100 * s['r']:.1f} | {100 * s['f']:.1f} |"
                      for label, s in sorted(perf.get("ents_per_type", {}).items()))
     (out / "MODEL_CARD.md").write_text(f"""# {spec['package']}: {spec['lang']} NER for newsfeed
 
 - data: {spec['data']}; {spec['repository']} at {spec['commit']}: `{spec['train']}` ({counts['train']} sentences) to train,
-  `{spec['dev']}` ({counts['dev']} sentences) to evaluate; the test split is never read
+  `{spec['dev']}` ({counts['dev']} sentences) to evaluate; the test split is never read{spec.get('note', '')}
 - licence: {spec['license']}
 - trained by `offline/train_ner.py {spec['lang']}` (config `offline/ner/{spec['lang']}.cfg`, seed {seed}) in {minutes:.1f} min on one thread
 - pipeline: {', '.join(nlp.pipe_names)}; hash-embedding tok2vec of width 96, no static vectors; {size:.1f} MB on disk
