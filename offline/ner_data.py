@@ -14,12 +14,17 @@ Formats, each giving (words, IOB2 tags with PER/ORG/LOC/MISC) per sentence:
   punctuation OCR left on a word is split off; sentences are cut after . ! ? and at 60 words;
 - `hipe`: HIPE-2022 .tsv (historical newspapers): the coarse literal layer, long s (ſ) read as s;
   sentences end at `EndOfSentence`.
+- `smartdata`: DFKI SmartData Corpus JSON (.json.gz, one document object after another): character
+  spans of fine-grained types (`SMARTDATA`), words from spaCy's German tokenizer; `exclude` names a file
+  of the same repository whose documents are left out (v1's train holds half of v3's dev).
 `repeat` counts a source's training sentences that many times (a small in-domain set among larger
 out-of-domain ones). `labels` in the spec keeps only those labels (the others become O).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 import subprocess
 from pathlib import Path
@@ -140,7 +145,50 @@ def read_hipe(text: str) -> list[Sentence]:
     return sentences + ([(words, repair(tags))] if words else [])
 
 
-READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe}
+# Traffic-report routes ("A100", "S7") are no names in news; streets and stops are places, as CoNLL tags them
+SMARTDATA = {"person": "PER", "organization": "ORG", "organization-company": "ORG", "location": "LOC",
+             "location-city": "LOC", "location-street": "LOC", "location-stop": "LOC"}
+
+
+def smartdata_docs(text: str) -> list[dict]:
+    decoder, docs, at = json.JSONDecoder(), [], 0
+    while (at := len(text) - len(text[at:].lstrip())) < len(text):
+        doc, at = decoder.raw_decode(text, at)
+        docs.append(doc)
+    return docs
+
+
+def read_smartdata(text: str, exclude: str = "") -> list[Sentence]:
+    import spacy
+
+    tokenizer, left_out = spacy.blank("de").tokenizer, {doc["id"] for doc in smartdata_docs(exclude)}
+    sentences = []
+    for doc in smartdata_docs(text):
+        if doc["id"] in left_out:
+            continue
+        tokens = tokenizer(doc["text"]["string"])
+        tags = ["O"] * len(tokens)
+        for mention in (doc["conceptMentions"] or {"array": []})["array"]:
+            label = SMARTDATA.get(mention["type"].lower().replace("_", "-"))
+            span = label and tokens.char_span(mention["span"]["start"], mention["span"]["end"], "expand")
+            if span and all(tag == "O" for tag in tags[span.start:span.end]):
+                tags[span.start:span.end] = [f"B-{label}"] + [f"I-{label}"] * (len(span) - 1)
+        words, sentence_tags = [], []
+        for token, tag in zip(tokens, tags):
+            if not token.is_space:
+                words.append(token.text)
+                sentence_tags.append(tag)
+            ends = token.is_space and "\n" in token.text or token.text in (".", "!", "?") and tag == "O"
+            if words and (ends or len(words) >= 60 or "\n" in token.whitespace_):
+                sentences.append((words, repair(sentence_tags)))
+                words, sentence_tags = [], []
+        if words:
+            sentences.append((words, repair(sentence_tags)))
+    return sentences
+
+
+READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe,
+           "smartdata": read_smartdata}
 
 
 def sources(spec: dict) -> list[dict]:
@@ -153,19 +201,25 @@ def sources(spec: dict) -> list[dict]:
 def file_text(source: dict, data_dir: Path | None) -> str:
     """A file at its commit: from DIR (a checkout) or the search tool's mirror of the repository."""
     if data_dir is not None:
-        return (data_dir / source["file"]).read_text("utf-8")
-    owner, repo = source["repository"].split(":", 1)[1].split("/")
-    mirror = Path(f"/work/.mirror/{owner}+{repo}/repo")
-    return subprocess.run(["git", "-C", str(mirror), "show", f"{source['commit']}:{source['file']}"],
-                          capture_output=True, text=True, check=True).stdout
+        raw = (data_dir / source["file"]).read_bytes()
+    else:
+        owner, repo = source["repository"].split(":", 1)[1].split("/")
+        mirror = Path(f"/work/.mirror/{owner}+{repo}/repo")
+        raw = subprocess.run(["git", "-C", str(mirror), "show", f"{source['commit']}:{source['file']}"],
+                             capture_output=True, check=True).stdout
+    return (gzip.decompress(raw) if source["file"].endswith(".gz") else raw).decode("utf-8")
 
 
 def splits(spec: dict, seed: int, data_dir: Path | None = None) -> dict[str, list[Sentence]]:
     """{'train': [...], 'dev': [...]} from every source; a `train+dev` source's held-aside share is
-    drawn with the seed, so a run reproduces it."""
+    drawn with the seed, so a run reproduces it. `dev:<file>` keys hold each source's dev share, scored apart."""
     out: dict[str, list[Sentence]] = {"train": [], "dev": []}
     for source in sources(spec):
-        sentences = READERS[source["format"]](file_text(source, data_dir))
+        text = file_text(source, data_dir)
+        if "exclude" in source:
+            sentences = READERS[source["format"]](text, file_text({**source, "file": source["exclude"]}, data_dir))
+        else:
+            sentences = READERS[source["format"]](text)
         if spec.get("recontract"):
             sentences = [contract(w, t) for w, t in sentences]
         if "labels" in spec:   # a label some sources do not annotate would be learnt as no name: left out
@@ -174,8 +228,11 @@ def splits(spec: dict, seed: int, data_dir: Path | None = None) -> dict[str, lis
             order = list(range(len(sentences)))
             random.Random(seed).shuffle(order)
             cut = round(len(order) * source["dev_fraction"])
-            out["dev"] += [sentences[i] for i in sorted(order[:cut])]
+            out[f"dev:{source['file']}"] = [sentences[i] for i in sorted(order[:cut])]
+            out["dev"] += out[f"dev:{source['file']}"]
             out["train"] += [sentences[i] for i in sorted(order[cut:])] * source.get("repeat", 1)
         else:
             out[source["use"]] += sentences * (source.get("repeat", 1) if source["use"] == "train" else 1)
+            if source["use"] == "dev":
+                out[f"dev:{source['file']}"] = sentences
     return out

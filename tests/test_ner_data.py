@@ -3,6 +3,7 @@ each format: labels mapped to PER/ORG/LOC/MISC, IOB2 kept valid, OCR punctuation
 
 from __future__ import annotations
 
+import json
 import sys
 
 from conftest import ROOT
@@ -63,3 +64,18 @@ def test_labels_kept_and_seeded_dev_share(monkeypatch):
     assert (len(out["train"]), len(out["dev"])) == (32, 4)
     assert out == ner_data.splits(spec, seed=0)   # the same seed, the same held-aside sentences
     assert not {t[2:] for _w, tags in out["train"] + out["dev"] for t in tags} - {"", "PER", "ORG", "LOC"}
+
+
+def smartdata_doc(doc_id: str, text: str, mentions: list[tuple[int, int, str]]) -> str:
+    return json.dumps({"id": doc_id, "text": {"string": text}, "conceptMentions": {"array": [
+        {"span": {"start": start, "end": end}, "type": kind} for start, end, kind in mentions]}}, indent=2)
+
+
+def test_smartdata_types_mapped_lines_cut_and_excluded_documents_left_out():
+    text = "Michael Peters von Euronews in Cannes.\nS7 gesperrt: Bahnhof Westkreuz, 12.04.2016"
+    doc = smartdata_doc("a", text, [(0, 14, "person"), (19, 27, "organization-company"), (31, 37, "LOCATION_CITY"),
+                                    (39, 41, "location-route"), (52, 69, "location-stop"), (71, 81, "date")])
+    both = doc + "\n" + smartdata_doc("b", "Berlin", [(0, 6, "location")])
+    assert ner_data.read_smartdata(both, exclude=smartdata_doc("b", "x", [])) == [
+        (["Michael", "Peters", "von", "Euronews", "in", "Cannes", "."], ["B-PER", "I-PER", "O", "B-ORG", "O", "B-LOC", "O"]),
+        (["S7", "gesperrt", ":", "Bahnhof", "Westkreuz", ",", "12.04.2016"], ["O", "O", "O", "B-LOC", "I-LOC", "O", "O"])]
