@@ -184,3 +184,16 @@ def send_with_kills(stack: Stack, steps: list[list[tuple[bytes, bytes]]], kill_a
     producer.flush()
     producer.close()
     return kills
+
+
+def open_story_ids(enriched: list[dict], idle_hours: float = 48.0) -> set[str]:
+    """The stories the web page lists: active within `idle_hours` of article time of the newest article
+    (the seeds hold 2025 dates next to today's ingest times, so the old ones are idle, as the story stage says)."""
+    from pipeline.contracts.records import record_time
+
+    last: dict[str, float] = {}
+    for record in enriched:
+        story = record["story"]["id"]
+        last[story] = max(last.get(story, 0.0), record_time(record))
+    newest = max(last.values(), default=0.0)
+    return {story for story, when in last.items() if when >= newest - idle_hours * 3600}

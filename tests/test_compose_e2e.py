@@ -20,6 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "compose"))
 import harness  # noqa: E402
 import standin  # noqa: E402
+from conftest import open_story_ids  # noqa: E402
 from pipeline.kafka.broker import MissingTool, free_port  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -167,7 +168,7 @@ def test_compose_stack_end_to_end(project):
     for name in ("enriched.jsonl", "duplicates.jsonl"):  # the host user owns what the worker wrote
         assert (project.dir / "out" / name).stat().st_uid == HOST_USER
     # the web page, published on the host's loopback, shows the seeds' stories
-    stories = {r["story"]["id"] for r in found["enriched"]}
+    stories = open_story_ids(found["enriched"])
     assert web_stories(web_port, len(stories)) == stories
 
     # another service reading the enriched topic from the host (127.0.0.1:29092, Kafka's EXTERNAL listener)

@@ -21,3 +21,17 @@ def test_ginza_types_map_to_the_common_labels():
     assert ner_adapters.ontonotes_label("ja_ginza", "Political_Party") == "ORG"   # GiNZA's table says NORP
     assert ner_adapters.ontonotes_label("ja_ginza", "Position_Vocation") in ner_adapters.NOT_NAMES
     assert ner_adapters.ontonotes_label("natasha", "PER") == "PER"
+
+
+def test_ginza_places_are_resolved():
+    """GiNZA's raw labels are ENE types (`Country`, `City`): its place mentions get their places, as a LOC or
+    GPE of another model does (they had none, and the gazetteer only adds strong names next to a model)."""
+    from pipeline.stages.places.resolution import add_places
+
+    tagger = EntityTagger(preload=()).load()
+    text = "欧州中央銀行は木曜日、政策金利を据え置いた。総裁は、ドイツ、フランス、イタリアでインフレが鈍化していると述べた。"
+    [result] = tagger.tag([("ja", text)])
+    assert result["ner"]["model"] == "ja_ginza"
+    located = add_places("ja", text, result)
+    places = {e["text"]: e["place"]["name"] for e in located["entities"] if e.get("place")}
+    assert places == {"ドイツ": "Germany", "フランス": "France", "イタリア": "Italy"}

@@ -80,6 +80,11 @@ def test_one_sense_per_article(tagger):
     ("tr", "Toplantı İstanbul'da yapıldı ve heyet Ankara'ya döndü.", {"İstanbul": "Istanbul", "Ankara": "Ankara"}),
     ("ko", "대통령은 서울에서 기자회견을 열었다.", {"서울": "Seoul"}),
     ("pl", "Spotkanie odbyło się w Warszawie i w Krakowie.", {"Warszawie": "Warsaw", "Krakowie": "Kraków"}),
+    ("pl", "Szczyt odbył się we Frankfurcie. W Niemczech i we Włoszech inflacja spada, a w Polsce rośnie.",
+     {"Frankfurcie": "Frankfurt am Main", "Niemczech": "Germany", "Włoszech": "Italy", "Polsce": "Poland"}),
+    # vowel signs and viramas are combining marks: a word is read whole, not cut at each of them
+    ("hi", "प्रधानमंत्री ने मुंबई में नए हवाई अड्डे का उद्घाटन किया, फिर वह लंदन और ब्रसेल्स गए।",
+     {"मुंबई": "Mumbai", "लंदन": "London", "ब्रसेल्स": "Brussels"}),
 ])
 def test_places_in_inflected_and_unspaced_writing(tagger, lang, text, expected):
     """Issue 32 item 2: the gazetteer reads a name inside a sentence of any script; the mention is the

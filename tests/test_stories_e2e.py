@@ -111,3 +111,19 @@ def test_five_sigkills_mid_stream_leave_every_article_one_story(stack_factory):
     # an article processed again after a kill found its story in the rebuilt index: every log entry of an
     # article names one story, and its enriched record (written once) carries that story
     check_stories(enriched, duplicates, story_log(stack))
+
+
+def test_a_worker_stopped_right_after_its_last_article_leaves_every_summary_counted(stack_factory):
+    """Summaries go out once a second; a worker stopped (SIGTERM) in that second publishes them as it stops,
+    so the stories topic counts every article without waiting for a next owner."""
+    stack = stack_factory()
+    stack.start_worker()
+    wait_for_workers(stack, settle=1)
+    enriched = stack.outcomes(set(stack.replay_paths([SEEDS]))).records["enriched"]
+    stack.stop()   # at once: the last article's summary is most likely not out yet
+    assert stack.workers[0].returncode in (0, 143), (stack.output / "worker-0.log").read_text()[-3000:]
+    done = newsfeed(stack, "stories", "--json", "--closed", "--limit", "1000")
+    assert done.returncode == 0, done.stderr
+    listed = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert sum(s["articles"] for s in listed) == len(enriched) and \
+        {s["id"] for s in listed} == {r["story"]["id"] for r in enriched.values()}

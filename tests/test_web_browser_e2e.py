@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEEDS, wait_for_workers
+from conftest import ROOT, SEEDS, open_story_ids, wait_for_workers
 from http_helpers import free_port
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,6 @@ def start_web(stack, port: int) -> subprocess.Popen:
 def test_stories_and_places_appear_live(stack_factory, tmp_path, engine):
     from playwright.sync_api import sync_playwright
 
-    from pipeline.contracts.records import record_time
     from pipeline.runtime.web_state import article_view   # the title shown: the record's, else its text's start
 
     stack = stack_factory()
@@ -70,12 +69,7 @@ def test_stories_and_places_appear_live(stack_factory, tmp_path, engine):
             wait_for_workers(stack, settle=0)
             keys = stack.replay_paths([SEEDS, hostile])
             enriched = list(stack.outcomes(keys).records["enriched"].values())
-            # shown: the open stories, those active within 48 h of article time of the newest article (the seeds
-            # hold dates of 2025 next to today's ingest times: the old stories are idle, as the story stage says)
-            last = {}
-            for r in enriched:
-                last[r["story"]["id"]] = max(last.get(r["story"]["id"], 0.0), record_time(r))
-            stories = {s for s, when in last.items() if when >= max(last.values()) - 48 * 3600}
+            stories = open_story_ids(enriched)
             places = {p["geonameid"]: p["name"] for r in enriched for p in r.get("places") or []}
             # no reload from here on: the page's polling brings every story and the recent places' markers
             try:

@@ -110,6 +110,19 @@ def _ene_to_ontonotes() -> dict[str, str]:
     return {**ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
 
 
+@lru_cache(maxsize=1)
+def place_labels() -> frozenset[str]:
+    """Raw labels of model mentions that name a place: GPE and LOC, and the ENE types GiNZA's table maps to them
+    (`City`, `Country`, `Province`…; not addresses, which the gazetteer does not hold)."""
+    labels = {"LOC", "GPE"}
+    try:
+        labels |= {ene for ene, onto in _ene_to_ontonotes().items()
+                   if onto in ("GPE", "LOC") and not ene.endswith("Address") and not ene.startswith("Address")}
+    except ImportError:   # GiNZA not installed: no ENE labels to expect
+        pass
+    return frozenset(labels)
+
+
 def ontonotes_label(package: str, raw: str) -> str:
     """The OntoNotes/CoNLL type of a model's raw label (GiNZA's ENE types mapped; others unchanged)."""
     if package.startswith("ja_ginza"):

@@ -21,6 +21,11 @@ _SLAVIC_ENDINGS = ("ами", "ями", "ого", "его", "ому", "ему", "
                    "ія", "ії", "ію", "іі", "ы", "и", "і", "е", "у", "ю", "а", "я",
                    "ie", "iu", "em", "ach", "owi", "y", "u", "a", "ą", "ę", "i", "e")
 _NOMINATIVE = ("", "а", "я", "ия", "ь", "о", "a", "ія")
+# Polish case endings that change the stem's last consonant: "Frankfurcie" Frankfurt, "Kairze" Kair, "Polsce"
+# Polska, "Pradze" Praga, "Kanadzie" Kanada, "Włoszech" Włochy, "Niemczech" Niemcy, "Chinach" Chiny
+_POLISH_ALTERNATIONS = (("szech", "chy"), ("czech", "cy"), ("sce", "ska"), ("dzie", "d"), ("dzie", "da"),
+                        ("cie", "t"), ("cie", "ta"), ("rze", "r"), ("rze", "ra"), ("dze", "ga"), ("ce", "ka"),
+                        ("ach", "y"), ("ach", "ie"))
 _ARABIC_CLITICS = ("وبال", "فبال", "وال", "فال", "بال", "كال", "لل", "و", "ف", "ب", "ل", "ك")
 _KOREAN_PARTICLES = ("에서는", "에서", "으로", "에게", "에는", "과", "와", "의", "은", "는", "이", "가", "을", "를", "로", "에", "도")
 
@@ -60,4 +65,8 @@ def variants(word: str, lang: str) -> list[tuple[int, int, str]]:
                 stem = lower[:-len(ending)]
                 out += [(0, len(word), name_key(stem + nominative)) for nominative in _NOMINATIVE
                         if stem + nominative != lower]
+        if lang == "pl":
+            out += [(0, len(word), name_key(lower[:-len(ending)] + nominative))
+                    for ending, nominative in _POLISH_ALTERNATIONS
+                    if lower.endswith(ending) and len(lower) - len(ending) >= 3]
     return out

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from typing import Any, Sequence
 
+from pipeline.stages.entities.adapters import place_labels
 from pipeline.stages.entities.canonical import canonicalise
 from pipeline.stages.places import forms as place_forms
 from pipeline.stages.places.arbitration import arbitrate
@@ -27,7 +28,6 @@ from pipeline.stages.places.inflection import variants
 from pipeline.stages.places.source_home import Home
 from pipeline.stages.places.toponyms import MIN_POPULATION, Toponym, find
 
-GEOCODED_LABELS = frozenset({"LOC", "GPE"})  # label_raw of model mentions that name a place (FAC: buildings)
 _QUALIFIER = re.compile(r",\s*((?:[A-Z]\.){2,}|[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})")
 CONTEXT_WEIGHT = 1.5  # a country's share of the other mentions, in orders of magnitude of population
 REGION_WEIGHT = 1.0   # the same for a first-level region (Parkland among places of Florida)
@@ -213,7 +213,8 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
              and not (place_forms.after_government_body(text, t.start) and not _named_country(t))]
     model_mentions, model_toponyms = [], []
     for ent in entities:
-        geocoded = ent.get("label_raw") in GEOCODED_LABELS or "relabelled" in ent
+        # label_raw that names a place (FAC: buildings); GiNZA's City, Country… too
+        geocoded = ent.get("label_raw") in place_labels() or "relabelled" in ent
         seat_of_power = ent["label"] == "ORG" and place_forms.seat(ent["text"]) is not None  # "the Kremlin said"
         if ent["label"] in ("MISC", "LOC") and (geocoded or ent["label"] == "MISC") or seat_of_power:
             topo = model_toponym(ent, text, gazetteer, lang)

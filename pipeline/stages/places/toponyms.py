@@ -13,12 +13,29 @@ is a place name when the gazetteer knows it and the evidence is enough:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
 
-_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
+
+def _mark_ranges() -> str:
+    """The combining marks of the BMP as a character-class body: a word in Devanagari ("मुंबई"), Arabic with
+    vowel signs or decomposed Latin carries them, and `\\w` alone would cut it into pieces."""
+    ranges, start = [], None
+    for code in range(0x300, 0x10000):
+        mark = unicodedata.category(chr(code)).startswith("M")
+        if mark and start is None:
+            start = code
+        elif not mark and start is not None:
+            ranges.append(f"\\u{start:04x}-\\u{code - 1:04x}")
+            start = None
+    return "".join(ranges)
+
+
+_WORD = rf"[^\W\d_][\w{_mark_ranges()}]*"
+_TOKEN = re.compile(rf"(?:[^\W\d_]\.){{2,}}|{_WORD}(?:['’-]{_WORD})*")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
