@@ -25,6 +25,8 @@ DATASETS = {
     "wikineural-fr": ("fr", "data/wikineural/fr/val.conllu", "sentences"),
     "wikineural-ru": ("ru", "data/wikineural/ru/val.conllu", "sentences"),
     "wikineural-pt": ("pt", "data/wikineural/pt/val.conllu", "sentences"),
+    "wikineural-de": ("de", "data/wikineural/de/val.conllu", "sentences"),
+    "wikineural-nl": ("nl", "data/wikineural/nl/val.conllu", "sentences"),
     "conll2003-en": ("en", "data/conll/en/val.conllu", "documents"),
 }
 LABELS = ("PER", "ORG", "LOC", "MISC")

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,44 +26,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "offline"))
-import ner_spans  # noqa: E402  (readers of the formats other than UNER's)
-
-# UD splits Portuguese contractions into words ("do" -> "de o"); running text has the contraction
-CONTRACTIONS = {("de", "o"): "do", ("de", "a"): "da", ("de", "os"): "dos", ("de", "as"): "das",
-                ("em", "o"): "no", ("em", "a"): "na", ("em", "os"): "nos", ("em", "as"): "nas",
-                ("a", "o"): "ao", ("a", "os"): "aos", ("por", "o"): "pelo", ("por", "a"): "pela",
-                ("por", "os"): "pelos", ("por", "as"): "pelas"}
-
-
-def read_iob2(text: str, recontract: bool) -> list[tuple[list[str], list[str]]]:
-    """(words, IOB2 tags) per sentence of a UNER .iob2 file."""
-    sentences, words, tags = [], [], []
-    for line in text.splitlines() + [""]:
-        if not line.strip():
-            if words:
-                sentences.append((words, tags) if not recontract else contract(words, tags))
-            words, tags = [], []
-        elif not line.startswith("#"):
-            cols = line.split("\t")
-            words.append(cols[1])
-            tags.append(cols[2] if cols[2] != "-" else "O")
-    return sentences
-
-
-def contract(words: list[str], tags: list[str]) -> tuple[list[str], list[str]]:
-    out_w, out_t, i = [], [], 0
-    while i < len(words):
-        pair = (words[i].lower(), words[i + 1].lower()) if i + 1 < len(words) else None
-        if pair in CONTRACTIONS and not tags[i + 1].startswith("B-"):
-            merged = CONTRACTIONS[pair]
-            out_w.append(merged.capitalize() if words[i][0].isupper() else merged)
-            out_t.append(tags[i])
-            i += 2
-        else:
-            out_w.append(words[i])
-            out_t.append(tags[i])
-            i += 1
-    return out_w, out_t
+import ner_spans  # noqa: E402  (spans on text the model's tokenizer cuts: HiNER, KLUE, Turkish Wiki NER)
+from ner_data import file_text, sources, splits  # noqa: E402
 
 
 def to_docbin(nlp, sentences, path: Path) -> int:
@@ -82,15 +45,6 @@ def to_docbin(nlp, sentences, path: Path) -> int:
         docs.add(doc)
     docs.to_disk(path)
     return len(sentences)
-
-
-def read_data(spec: dict, data_dir: Path | None, name: str) -> str:
-    if data_dir is not None:
-        return (data_dir / spec[name]).read_text("utf-8")
-    owner, repo = spec["repository"].split(":", 1)[1].split("/")
-    mirror = Path(f"/work/.mirror/{owner}+{repo}/repo")
-    return subprocess.run(["git", "-C", str(mirror), "show", f"{spec['commit']}:{spec[name]}"],
-                          capture_output=True, text=True, check=True).stdout
 
 
 def speed(nlp, texts: list[str]) -> float:
@@ -116,13 +70,16 @@ def main() -> None:
     out = ROOT / "pipeline" / "ner_weights" / spec["package"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if "span_format" in spec:   # other formats (offline/ner_spans.py): spans on text the model's tokenizer cuts
+        if "span_format" in spec:   # offline/ner_spans.py; the spec's `train`/`dev` are files of its repository
             ner_spans.register_callbacks()
-            examples = ner_spans.splits(spec, lambda name: read_data(spec, args.data, name))
+            examples = ner_spans.splits(spec, lambda name: _spec_file(spec, args.data, name))
             counts = {split: ner_spans.to_docbin(nlp, examples[split], tmp / f"{split}.spacy") for split in examples}
+            data = {}
+            dev = ner_spans.dev_texts(spec, lambda name: _spec_file(spec, args.data, name))[:400]
         else:
-            counts = {split: to_docbin(nlp, read_iob2(read_data(spec, args.data, split), spec.get("recontract", False)),
-                                       tmp / f"{split}.spacy") for split in ("train", "dev")}
+            data = splits(spec, seed, args.data)
+            counts = {split: to_docbin(nlp, data[split], tmp / f"{split}.spacy") for split in ("train", "dev")}
+            dev = [" ".join(words) for words, _tags in data["dev"]][:400]
         overrides = {"paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
                      "system.seed": seed}
         if args.max_steps:
@@ -133,28 +90,60 @@ def main() -> None:
         best = tmp / "out" / "model-best"
         meta = json.loads((best / "meta.json").read_text("utf-8"))
         meta.update(name="newsfeed_ner", version="1.0.0", license=spec["license"],
-                    sources=[{"name": spec["data"], "url": spec["repository"], "commit": spec["commit"]}])
+                    sources=[{"name": spec["data"], "url": source["repository"], "commit": source["commit"],
+                              "file": source["file"]} for source in sources(spec)])
         (best / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), "utf-8")
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(best, out)
-    write_card(out, spec, seed, counts, minutes)
+    parts = {name[4:]: sentences for name, sentences in data.items() if name.startswith("dev:")}
+    write_card(out, spec, seed, counts, minutes, dev, parts)
 
 
-def write_card(out: Path, spec: dict, seed: int, counts: dict, minutes: float) -> None:
+def _spec_file(spec: dict, data_dir: Path | None, name: str) -> str:
+    """The text of the spec's `train` or `dev` file at its commit."""
+    return file_text({"repository": spec["repository"], "commit": spec["commit"], "file": spec[name]}, data_dir)
+
+
+def part_scores(nlp, parts: dict) -> str:
+    """Each source's dev share scored apart: a mixed dev set hides which kind of text the model reads well."""
+    from spacy.tokens import Doc
+    from spacy.training import Example
+    from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
+
+    lines = []
+    for name, sentences in parts.items():
+        examples = []
+        for words, tags in sentences:
+            gold = Doc(nlp.vocab, words=words)
+            gold.ents = biluo_tags_to_spans(gold, iob_to_biluo(tags))
+            examples.append(Example(nlp(Doc(nlp.vocab, words=words)), gold))
+        s = nlp.evaluate(examples)
+        per = ", ".join(f"{label} {100 * v['f']:.1f}" for label, v in sorted(s["ents_per_type"].items()))
+        lines.append(f"| `{name}` | {len(sentences)} | {100 * s['ents_p']:.1f} | {100 * s['ents_r']:.1f} | "
+                     f"{100 * s['ents_f']:.1f} | {per} |")
+    return "\n".join(lines)
+
+
+def write_card(out: Path, spec: dict, seed: int, counts: dict, minutes: float, dev: list[str],
+               parts: dict) -> None:
     import spacy
 
     meta = json.loads((out / "meta.json").read_text("utf-8"))
     perf = meta.get("performance", {})
     nlp = spacy.load(out)
-    dev = (ner_spans.dev_texts(spec, lambda name: read_data(spec, None, name)) if "span_format" in spec else
-           [" ".join(w) for w, _t in read_iob2(read_data(spec, None, "dev"), spec.get("recontract", False))])[:400]
+    by_source = part_scores(nlp, parts) if len(parts) > 1 else ""
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
+    files = (f"  - {spec['repository']} at {spec['commit']}: `{spec['train']}` to train, `{spec['dev']}` to evaluate"
+             f"{spec.get('note', '')}" if "span_format" in spec else
+             "\n".join(f"  - {s['repository']} at {s['commit']}: `{s['file']}` ({s['format']}), "
+                       + (f"{s['use']}" if s["use"] != "train+dev" else
+                          f"train, {100 * s['dev_fraction']:.0f}% held aside as dev (seeded)") for s in sources(spec)))
     rows = "\n".join(f"| {label} | {100 * s['p']:.1f} | {100 * s['r']:.1f} | {100 * s['f']:.1f} |"
                      for label, s in sorted(perf.get("ents_per_type", {}).items()))
     (out / "MODEL_CARD.md").write_text(f"""# {spec['package']}: {spec['lang']} NER for newsfeed
 
-- data: {spec['data']}; {spec['repository']} at {spec['commit']}: `{spec['train']}` ({counts['train']} sentences) to train,
-  `{spec['dev']}` ({counts['dev']} sentences) to evaluate; the test split is never read{spec.get('note', '')}
+- data: {spec['data']}; {counts['train']} sentences to train, {counts['dev']} to evaluate; no test split is read:
+{files}
 - licence: {spec['license']}
 - trained by `offline/train_ner.py {spec['lang']}` (config `offline/ner/{spec['lang']}.cfg`, seed {seed}) in {minutes:.1f} min on one thread
 - pipeline: {', '.join(nlp.pipe_names)}; hash-embedding tok2vec of width 96, no static vectors; {size:.1f} MB on disk
@@ -167,7 +156,13 @@ slightly optimistic):
 |---|---:|---:|---:|
 {rows}
 | all | {100 * perf.get('ents_p', 0):.1f} | {100 * perf.get('ents_r', 0):.1f} | {100 * perf.get('ents_f', 0):.1f} |
-""", "utf-8")
+""" + (f"""
+Each source's dev share apart:
+
+| dev source | sentences | P | R | F1 | F1 per label |
+|---|---:|---:|---:|---:|---|
+{by_source}
+""" if by_source else ""), "utf-8")
     print((out / "MODEL_CARD.md").read_text("utf-8"))
 
 

