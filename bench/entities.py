@@ -37,7 +37,8 @@ from pipeline.tools.synth import synthesize  # noqa: E402
 LOADS = {"fr": ROOT / "seeds", "en": ROOT / "bench" / "english",
          # one article each, its sentences rotated into seed-length texts (~4,000 chars): no synthetic load yet
          "ru": ROOT / "tests" / "data" / "languages" / "ru.txt", "ja": ROOT / "tests" / "data" / "languages" / "ja.txt",
-         "pt": ROOT / "tests" / "data" / "languages" / "pt.txt"}
+         "pt": ROOT / "tests" / "data" / "languages" / "pt.txt",
+         "de": ROOT / "tests" / "data" / "languages" / "de.txt"}
 
 
 def texts_for(seed_dir: Path, n: int) -> list[str]:

@@ -31,9 +31,9 @@ GERMAN = ("Bundeskanzler Olaf Scholz hat am Dienstag in Berlin mit dem französi
 
 
 def test_english_french_and_german_articles_through_newsfeed_run(tmp_path):
-    """The default install: English gets entities from the English model, French from the French one,
-    German (no model installed) is enriched with ner: no_model and its places from the gazetteer; every
-    record carries places and countries."""
+    """The default install: English gets entities from the English model, French from the French one;
+    German with its model turned off (NEWSFEED_NER_MODELS=de=none: a language with no model) is enriched
+    with ner: no_model and its places from the gazetteer; every record carries places and countries."""
     articles = tmp_path / "articles"
     articles.mkdir()
     shutil.copy(ROOT / "tests" / "data" / "english_article.txt", articles / "en.txt")
@@ -41,7 +41,8 @@ def test_english_french_and_german_articles_through_newsfeed_run(tmp_path):
     (articles / "de.txt").write_text(GERMAN, "utf-8")
     env = {k: v for k, v in os.environ.items() if k != "NEWSFEED_NER_MODELS"}
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(articles), "--output", str(tmp_path / "out")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**env, "NEWSFEED_BROKER": ""})
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**env, "NEWSFEED_BROKER": "", "NEWSFEED_NER_MODELS": "de=none"})
     assert done.returncode == 0, done.stdout + done.stderr
     records = {r["language"]["code"]: r for r in read_jsonl(tmp_path / "out" / "enriched.jsonl")}
     assert set(records) == {"en", "fr", "de"}

@@ -89,6 +89,6 @@ def test_the_entity_step_tags_a_misdetected_table(tagger, detector):
     assert len(names) >= 3 and any("Amsterdam" in n or "AMSTERDAM" in n for n in names), names
     if record["language"]["code"] != "en":   # the detector misjudged it: the fallback says so
         assert table["ner"]["language"] == "en" and table["ner"]["fallback"]
-    # real German prose gets no English model: its only entities are the gazetteer's places (pipeline/stages/places/toponyms.py)
-    assert german["ner"]["status"] == "no_model" and "language" not in german["ner"]
-    assert {e.get("source") for e in german["entities"]} <= {"gazetteer"} and all(e["label"] == "LOC" for e in german["entities"])
+    # real German prose gets the German model, never the English fallback
+    assert german["ner"] == {"status": "ok", "model": "de_newsfeed_ner"}
+    assert {"Olaf Scholz", "Berlin", "Hamburg"} <= {e["text"] for e in german["entities"]}

@@ -35,3 +35,17 @@ def test_ginza_places_are_resolved():
     located = add_places("ja", text, result)
     places = {e["text"]: e["place"]["name"] for e in located["entities"] if e.get("place")}
     assert places == {"ドイツ": "Germany", "フランス": "France", "イタリア": "Italy"}
+
+
+def test_the_gazetteer_fills_in_beside_the_projects_own_models():
+    """Beside the project's own smaller models the gazetteer adds every place it can vouch for, not only the
+    strong ones it adds beside en/fr: the German model tags no place in this text, the gazetteer finds both."""
+    from pipeline.stages.places.resolution import add_places
+
+    tagger = EntityTagger(preload=()).load()
+    text = ("Der südkoreanische Präsident Lee Jae-myung hat am Dienstag die Hyundai-Werft in Ulsan besucht. "
+            "Anschließend kehrte er nach Seoul zurück.")
+    [result] = tagger.tag([("de", text)])
+    assert result["ner"]["model"] == "de_newsfeed_ner"
+    places = {p["name"] for p in add_places("de", text, result)["places"]}
+    assert {"Ulsan", "Seoul"} <= places

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from typing import Any, Sequence
 
-from pipeline.stages.entities.adapters import place_labels
+from pipeline.stages.entities.adapters import own_models, place_labels
 from pipeline.stages.entities.canonical import canonicalise
 from pipeline.stages.places import forms as place_forms
 from pipeline.stages.places.arbitration import arbitrate
@@ -287,7 +287,11 @@ def summaries(entities: Sequence[dict[str, Any]], gazetteer: Gazetteer | None = 
 def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazetteer | None = None,
                home: Home | None = None) -> dict[str, Any]:
     """The entity step's result for one record, with places: the hook called after NER (any language)."""
-    entities, added = locate(lang, text, result["entities"], result["ner"]["status"] == "ok", gazetteer, home)
+    # the gazetteer adds only strong names beside a model whose misses are rare (en, fr, ru, ja); beside the
+    # project's own smaller models (pipeline/ner_weights/) it adds every name it can vouch for, as with no model
+    ner = result["ner"]
+    model_ran = ner["status"] == "ok" and ner.get("model") not in own_models()
+    entities, added = locate(lang, text, result["entities"], model_ran, gazetteer, home)
     result["entities"] = entities
     if added:  # new mentions: the summary (and each mention's index into it) is computed again
         result["entity_summary"] = canonicalise(entities, lang)
