@@ -117,7 +117,7 @@ def place_labels() -> frozenset[str]:
     labels = {"LOC", "GPE"}
     try:
         labels |= {ene for ene, onto in _ene_to_ontonotes().items()
-                   if onto in ("GPE", "LOC") and not ene.endswith("Address") and not ene.startswith("Address")}
+                   if onto in ("GPE", "LOC") and "Address" not in ene}
     except ImportError:   # GiNZA not installed: no ENE labels to expect
         pass
     return frozenset(labels)

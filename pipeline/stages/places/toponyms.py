@@ -95,7 +95,6 @@ def find_unspaced(start: int, run: str, lang: str, gazetteer: Gazetteer) -> list
     return out
 
 
-
 def _self_evident(place: Place) -> bool:
     return place.feature_code in ("PPLC", "PCLI") or (place.feature_class == "P"
                                                      and place.population >= SELF_EVIDENT_POPULATION)
