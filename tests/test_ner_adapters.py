@@ -37,6 +37,24 @@ def test_ginza_places_are_resolved():
     assert places == {"ドイツ": "Germany", "フランス": "France", "イタリア": "Italy"}
 
 
+def test_a_japanese_name_before_its_title_is_a_person():
+    """GiNZA tags "ゼレンスキー大統領" (surname + title, as Japanese news writes names) as one
+    `Position_Vocation`: the name before the title is a person; a bare, a country's or a pair's title is not."""
+    tagger = EntityTagger(preload=()).load()
+    text = "ウクライナのゼレンスキー大統領は月曜日、ブリュッセルでNATOのルッテ事務総長と会談した。両首脳は防空について協議した。"
+    [result] = tagger.tag([("ja", text)])
+    people = {(e["text"], e["label_raw"]) for e in result["entities"] if e["label"] == "PER"}
+    assert people == {("ゼレンスキー", "Position_Vocation"), ("ルッテ", "Position_Vocation")}
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in result["entities"])
+    holder = ner_adapters.ginza_title_holder
+    assert holder("李在明大統領", 0, 6, "Position_Vocation") == (0, 3)
+    for title in ("大統領", "米大統領", "ロシア政府", "両首脳", "同国首相"):
+        assert holder(title, 0, len(title), "Position_Vocation") is None
+    assert holder("ドナルド・トランプ大統領", 0, 12, "Person") == (0, 9)   # GiNZA's Person may hold the title
+    assert holder("林芳正官房長官", 0, 7, "Position_Vocation") == (0, 3)
+    assert holder("李在明大統領", 0, 6, "City") is None
+
+
 def test_the_gazetteer_fills_in_beside_the_projects_own_models():
     """Beside the project's own smaller models the gazetteer adds every place it can vouch for, not only the
     strong ones it adds beside en/fr: the German model tags no place in this text, the gazetteer finds both."""

@@ -24,7 +24,7 @@ ARTICLES = ROOT / "tests" / "data" / "languages"
 EXPECTED = {
     "ru": {"PER": {"Владимир Путин", "Дмитрия Пескова", "Си Цзиньпин"}, "ORG": {"Газпрома"},
            "LOC": {"России", "Москве", "Пекин"}},
-    "ja": {"PER": {"ドナルド・トランプ大統領"}, "ORG": {"トヨタ自動車"}, "LOC": {"東京", "ワシントン"}},
+    "ja": {"PER": {"ドナルド・トランプ", "林芳正"}, "ORG": {"トヨタ自動車"}, "LOC": {"東京", "ワシントン"}},
     "pt": {"PER": {"Luiz Inácio Lula da Silva", "Fernando Haddad"}, "ORG": {"Petrobras", "Banco do Brasil"},
            "LOC": {"Brasília", "Lisboa", "São Paulo"}},
     "de": {"PER": {"Friedrich Merz", "Emmanuel Macron"}, "ORG": {"Deutsche Bahn", "Siemens"},

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -27,6 +28,16 @@ PROVENANCE = {"ja_ginza": "GiNZA spaCy package (Megagon Labs)",
               NATASHA: "Natasha/Slovnet news NER in a spaCy pipeline (pipeline/stages/entities/adapters.py)"}
 # ENE types GiNZA maps to NORP that name organisations (the English models tag these ORG)
 _ENE_ORG = {"Political_Party", "International_Organization"}
+# Japanese news names a person by surname + title ("ゼレンスキー大統領", "李在明大統領"), and GiNZA tags the
+# whole as `Position_Vocation` (or `Person` with the title in it): the name before a title is the person (the
+# longest title first)
+_JA_TITLES = tuple(sorted((
+    "大統領", "副大統領", "前大統領", "元大統領", "次期大統領", "首相", "官房長官", "幹事長", "大臣", "元首相", "前首相", "外相", "財務相", "国防相", "事務総長", "事務局長", "総裁",
+    "国務長官", "長官", "議長", "委員長", "主席", "国家主席", "総書記", "国王", "女王", "皇太子", "知事", "市長",
+    "会長", "社長", "最高経営責任者", "氏", "首脳"), key=len, reverse=True))
+# a name is katakana (with its middle dot and long vowel mark) or kanji, not a country or body ("米", "同国")
+_JA_NAME = re.compile(r"[\u30a0-\u30ff\u4e00-\u9fff]{2,12}")
+_JA_NOT_NAMES = re.compile(r"(?:国|府|省|庁|県|市|州|軍|党|両|同|各|新|現|前|元)$|^(?:両|同|各|新|現|前|元|米|中|日|英|仏|独|露|韓)")
 # OntoNotes-like types of GiNZA's table that name no person, organisation, place or thing of the news
 NOT_NAMES = frozenset({"OTHERS", "ANIMAL", "PHONE", "EMAIL", "URL"})
 
@@ -121,6 +132,19 @@ def place_labels() -> frozenset[str]:
     except ImportError:   # GiNZA not installed: no ENE labels to expect
         pass
     return frozenset(labels)
+
+
+def ginza_title_holder(text: str, start: int, end: int, raw: str) -> tuple[int, int] | None:
+    """The person's name inside a GiNZA `Position_Vocation` or `Person` span "<name><title>", or None (no title,
+    a bare title, a country's or a body's title: "大統領", "米大統領", "ロシア政府", "両首脳")."""
+    if raw not in ("Position_Vocation", "Person"):
+        return None
+    span = text[start:end]
+    title = next((t for t in _JA_TITLES if span.endswith(t)), None)
+    name = span[:len(span) - len(title)] if title else ""
+    if not _JA_NAME.fullmatch(name) or _JA_NOT_NAMES.search(name):
+        return None
+    return start, start + len(name)
 
 
 def ontonotes_label(package: str, raw: str) -> str:

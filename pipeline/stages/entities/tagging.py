@@ -78,9 +78,12 @@ def doc_entities(doc, package: str = "") -> list[dict[str, Any]]:
     out = []
     for ent in doc.ents:
         label = ner_adapters.ontonotes_label(package, ent.label_)  # GiNZA's ENE types -> OntoNotes
+        start, end = clean_span(text, ent.start_char, ent.end_char)
+        holder = ner_adapters.ginza_title_holder(text, start, end, ent.label_) if package.startswith("ja_ginza") else None
+        if holder:   # "ゼレンスキー大統領": the person before the title (label_raw stays the model's)
+            (start, end), label = holder, "PERSON"
         if label in NOT_ENTITIES or label in ner_adapters.NOT_NAMES:
             continue
-        start, end = clean_span(text, ent.start_char, ent.end_char)
         # one letter is a name in Chinese and Japanese (習, 東), not in alphabets
         if end - start < (1 if _ideographic(text[start]) else 2) or not any(ch.isalpha() for ch in text[start:end]):
             continue
