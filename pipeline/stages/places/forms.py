@@ -211,7 +211,12 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
 
 def warm_up(gazetteer: Gazetteer, langs) -> Gazetteer:
     """Load once, before the first article, what every article's places read: the forms tables, the
-    countries and regions, the common words of `langs` (~0.1 s; else the first articles pay it)."""
+    countries and regions, the common words of `langs`, the model labels that name places (~0.1 s; else the
+    first articles pay it)."""
+    from pipeline.stages.entities.adapters import own_models, place_labels
+
+    own_models()
+    place_labels()
     gazetteer.country_name("US")
     gazetteer.word_languages()
     forms()

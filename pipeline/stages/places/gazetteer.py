@@ -84,10 +84,13 @@ class Gazetteer:
         kinds: dict[int, int] = {}
         langs: dict[int, set[str]] = {}
         places: dict[int, Place] = {}
-        for row in rows:
-            place = places.setdefault(row[0], Place(*row[:9]))
-            kinds[place.geonameid] = min(kinds.get(place.geonameid, 9), row[9])
-            langs.setdefault(place.geonameid, set()).add(row[10])
+        for row in rows:   # a row per (place, kind, locale): a country's name has dozens of one place
+            gid = row[0]
+            if gid not in places:
+                places[gid], kinds[gid], langs[gid] = Place(*row[:9]), row[9], {row[10]}
+            else:
+                kinds[gid] = min(kinds[gid], row[9])
+                langs[gid].add(row[10])
         return tuple((p, kinds[gid], frozenset(langs[gid])) for gid, p in places.items())
 
     def known(self, key: str) -> bool:

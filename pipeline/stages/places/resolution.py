@@ -210,7 +210,7 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
     taken = sorted(taken + [(t.start, t.end) for t in forms])
     found = [t for t in find(text, lang, gazetteer)
              if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
-             and not (place_forms.after_government_body(text, t.start) and not _named_country(t))]
+             and (_named_country(t) or not place_forms.after_government_body(text, t.start))]
     model_mentions, model_toponyms = [], []
     for ent in entities:
         # label_raw that names a place (FAC: buildings); GiNZA's City, Country… too
