@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
@@ -143,7 +144,8 @@ def seat(surface: str) -> int | None:
 
 
 _WORD = re.compile(r"[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
-_ABBREVIATION = re.compile(r"(?<![\w.])[A-Z][A-Za-z]{0,4}\.(?: ?[A-Z][a-z]{0,2}\.)*")
+# not after a letter or a period; the look-behind after the capital, so the engine skips to the next capital
+_ABBREVIATION = re.compile(r"[A-Z](?<![\w.][A-Z])[A-Za-z]{0,4}\.(?: ?[A-Z][a-z]{0,2}\.)*")
 _TOWN_COMMA = re.compile(r"[A-Z][\w.'’-]*,\s$")
 
 
@@ -181,8 +183,9 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Demonyms, abbreviations and seats of power in the text, in text order, never overlapping."""
     table, found = forms(), []
     starts, unspaced = _by_first_word(lang)
-    for m in _WORD.finditer(text):
-        for written, kind in starts.get(m.group().casefold(), ()):
+    words = list(_WORD.finditer(text))   # only the words that open a form get a Python step
+    for m in compress(words, map(starts.__contains__, map(str.casefold, map(re.Match.group, words)))):
+        for written, kind in starts[m.group().casefold()]:
             end = m.start() + len(written)
             if text[m.start():end].casefold() == written and not text[end:end + 1].isalnum():
                 if kind == DEMONYM and lang in _LOWER_CASE_ADJECTIVES and _names_start(text, m.start(), end):
@@ -217,6 +220,7 @@ def warm_up(gazetteer: Gazetteer, langs) -> Gazetteer:
 
     own_models()
     place_labels()
+    gazetteer.key_trie()
     gazetteer.country_name("US")
     gazetteer.word_languages()
     forms()
