@@ -113,6 +113,7 @@ def forms() -> Forms:
     return Forms(demonyms, abbreviations, seats, written_forms)
 
 
+@lru_cache(maxsize=16384)   # asked of every model place mention and every gazetteer match
 def honorific(surface: str, lang: str) -> bool:
     """"Ms.", "Mr", "Mme", "Dr.": a title, never a place."""
     key = tuple(w for w in name_key(surface).split())
@@ -135,6 +136,7 @@ def demonym(surface: str, lang: str) -> str | None:
     return found[0]
 
 
+@lru_cache(maxsize=16384)   # asked of every model mention, several times
 def seat(surface: str) -> int | None:
     key = name_key(surface)
     for article in ("the ", "la ", "le ", "l'", "el ", "der ", "das "):

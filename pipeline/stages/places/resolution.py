@@ -142,6 +142,8 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
 
 def _others(counts: Counter, own: Counter) -> dict:
     """The article's context without what the mention's name contributed (every mention of it)."""
+    if not own:   # most names contributed nothing (counts are all positive)
+        return dict(counts)
     return {k: n - own[k] for k, n in counts.items() if n - own[k] > 0}
 
 
