@@ -56,7 +56,8 @@ def clear_caches() -> None:
     """Empty every lookup cache of the places stage and of the entity summary (any version's: found by name)."""
     import pipeline.stages.places as places
 
-    modules = [importlib.import_module(f"pipeline.stages.places.{m.name}") for m in pkgutil.iter_modules(places.__path__)]
+    modules = [importlib.import_module(f"pipeline.stages.places.{m.name}")
+               for m in pkgutil.iter_modules(places.__path__)]
     modules.append(importlib.import_module("pipeline.stages.entities.canonical"))
     for module in modules:
         for obj in vars(module).values():
@@ -138,7 +139,8 @@ def main() -> None:
     print(f"| | base {args.base} | this checkout | change of the median (of the least) |\n|---|---|---|---|")
     for row in (*ROWS, "peak RSS MB"):
         base_v, ours_v = ([r[row] for r in runs[k]] for k in ("base", "ours"))
-        cells = [f"**{statistics.median(v):.2f}** ({min(v):.2f}; {' '.join(f'{x:.2f}' for x in v)})" for v in (base_v, ours_v)]
+        cells = [f"**{statistics.median(v):.2f}** ({min(v):.2f}; {' '.join(f'{x:.2f}' for x in v)})"
+                 for v in (base_v, ours_v)]
         change = [100 * (f(ours_v) - f(base_v)) / f(base_v) for f in (statistics.median, min)]
         print(f"| {row} | {cells[0]} | {cells[1]} | {change[0]:+.0f} % ({change[1]:+.0f} %) |")
 

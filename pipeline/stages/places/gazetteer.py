@@ -109,7 +109,8 @@ class Gazetteer:
                 marisa_trie.Trie(r[0] for r in self._db().execute("SELECT DISTINCT key FROM names")).save(str(partial))
                 os.replace(partial, path)   # whole or not at all: two workers may build it at once
             except OSError as exc:
-                logging.getLogger(__name__).info("name keys not cached beside %s (%s): every key queried", self.path, exc)
+                logging.getLogger(__name__).info("name keys not cached beside %s (%s): every key queried",
+                                                 self.path, exc)
                 return None
         return marisa_trie.Trie().mmap(str(path))
 
