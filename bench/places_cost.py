@@ -23,8 +23,10 @@ NER_BATCH = 8   # NEWSFEED_NER_BATCH_SIZE's default
 def clear_caches() -> None:
     """Forget every name looked up: a worker sees most names of an article for the first time."""
     from pipeline.stages.entities import canonical
+    from pipeline.stages.places import forms
 
     for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, canonical._fold, _evidence_of,
+                   forms.seat, forms.honorific,
                    getattr(canonical.parse, "cache_clear", None) and canonical.parse):
         if cached is not None:
             cached.cache_clear()

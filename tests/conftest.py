@@ -36,7 +36,7 @@ def gazetteer_index():
     worker's start-up is timed, rather than inside the first test's worker."""
     from pipeline.stages.places import gazetteer
 
-    gazetteer.shared()
+    gazetteer.shared().key_trie()   # and the trie of its name keys beside it (~2-4 s, once per machine)
 
 
 @pytest.fixture(scope="session", params=ENGINES)

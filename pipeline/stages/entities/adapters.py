@@ -116,9 +116,16 @@ def own_model_dir(package: str) -> Path | None:
 
 @lru_cache(maxsize=1)
 def _ene_to_ontonotes() -> dict[str, str]:
-    from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
-
-    return {**ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
+    """GiNZA's table, read from its module alone: `import ginza` imports spaCy (0.5-3 s of CPU and ~40 MB in a
+    worker whose NER runs in a child process, paid by the first article's places)."""
+    spec = importlib.util.find_spec("ginza")
+    mapper = Path(next(iter(spec.submodule_search_locations or ())), "ene_ontonotes_mapper.py") if spec else None
+    if mapper is None or not mapper.is_file():   # not installed (ImportError), or laid out otherwise
+        from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
+        return {**ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_ginza_ene_mapping", mapper))
+    module.__spec__.loader.exec_module(module)
+    return {**module.ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
 
 
 @lru_cache(maxsize=1)

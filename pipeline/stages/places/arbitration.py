@@ -50,8 +50,9 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
         if ent.get("label_raw") in PLACE_LABELS:
             if place_forms.government_body(ent["text"]):
                 _relabel(ent, "ORG", "government_body")
-            elif (place_forms.after_government_body(text, ent["start"]) and place_forms.seat(ent["text"]) is None
-                  and not any(p.feature_code in ("PCLI", "ADM1") for p, _k, _l in gazetteer.candidates(key))):
+            elif (place_forms.seat(ent["text"]) is None   # the regex search last: the costliest test
+                  and not any(p.feature_code in ("PCLI", "ADM1") for p, _k, _l in gazetteer.candidates(key))
+                  and place_forms.after_government_body(text, ent["start"])):
                 _relabel(ent, "ORG", "government_body")
             elif key in surnames and not gazetteer.candidates(key):
                 _relabel(ent, "PER", "person_in_article")

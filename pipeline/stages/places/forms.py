@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
@@ -112,6 +113,7 @@ def forms() -> Forms:
     return Forms(demonyms, abbreviations, seats, written_forms)
 
 
+@lru_cache(maxsize=16384)   # asked of every model place mention and every gazetteer match
 def honorific(surface: str, lang: str) -> bool:
     """"Ms.", "Mr", "Mme", "Dr.": a title, never a place."""
     key = tuple(w for w in name_key(surface).split())
@@ -134,6 +136,7 @@ def demonym(surface: str, lang: str) -> str | None:
     return found[0]
 
 
+@lru_cache(maxsize=16384)   # asked of every model mention, several times
 def seat(surface: str) -> int | None:
     key = name_key(surface)
     for article in ("the ", "la ", "le ", "l'", "el ", "der ", "das "):
@@ -143,7 +146,8 @@ def seat(surface: str) -> int | None:
 
 
 _WORD = re.compile(r"[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
-_ABBREVIATION = re.compile(r"(?<![\w.])[A-Z][A-Za-z]{0,4}\.(?: ?[A-Z][a-z]{0,2}\.)*")
+# not after a letter or a period; the look-behind after the capital, so the engine skips to the next capital
+_ABBREVIATION = re.compile(r"[A-Z](?<![\w.][A-Z])[A-Za-z]{0,4}\.(?: ?[A-Z][a-z]{0,2}\.)*")
 _TOWN_COMMA = re.compile(r"[A-Z][\w.'’-]*,\s$")
 
 
@@ -181,8 +185,9 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Demonyms, abbreviations and seats of power in the text, in text order, never overlapping."""
     table, found = forms(), []
     starts, unspaced = _by_first_word(lang)
-    for m in _WORD.finditer(text):
-        for written, kind in starts.get(m.group().casefold(), ()):
+    words = list(_WORD.finditer(text))   # only the words that open a form get a Python step
+    for m in compress(words, map(starts.__contains__, map(str.casefold, map(re.Match.group, words)))):
+        for written, kind in starts[m.group().casefold()]:
             end = m.start() + len(written)
             if text[m.start():end].casefold() == written and not text[end:end + 1].isalnum():
                 if kind == DEMONYM and lang in _LOWER_CASE_ADJECTIVES and _names_start(text, m.start(), end):
@@ -211,7 +216,13 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
 
 def warm_up(gazetteer: Gazetteer, langs) -> Gazetteer:
     """Load once, before the first article, what every article's places read: the forms tables, the
-    countries and regions, the common words of `langs` (~0.1 s; else the first articles pay it)."""
+    countries and regions, the common words of `langs`, the model labels that name places (~0.1 s; else the
+    first articles pay it)."""
+    from pipeline.stages.entities.adapters import own_models, place_labels
+
+    own_models()
+    place_labels()
+    gazetteer.key_trie()
     gazetteer.country_name("US")
     gazetteer.word_languages()
     forms()

@@ -76,6 +76,8 @@ class Gazetteer:
     def candidates(self, key: str) -> tuple[tuple[Place, int, frozenset[str]], ...]:
         """Every place a name key may mean: (place, its best kind of name for this key, the locales of the
         key as a localised country name)."""
+        if not self._may_have(key):   # most capitalised words are no place: no query for them
+            return ()
         rows = self._db().execute(
             "SELECT p.*, n.kind, n.lang FROM names n JOIN places p USING (geonameid) WHERE n.key = ?",
             (key,)).fetchall()
@@ -84,11 +86,37 @@ class Gazetteer:
         kinds: dict[int, int] = {}
         langs: dict[int, set[str]] = {}
         places: dict[int, Place] = {}
-        for row in rows:
-            place = places.setdefault(row[0], Place(*row[:9]))
-            kinds[place.geonameid] = min(kinds.get(place.geonameid, 9), row[9])
-            langs.setdefault(place.geonameid, set()).add(row[10])
+        for row in rows:   # a row per (place, kind, locale): a country's name has dozens of one place
+            gid = row[0]
+            if gid not in places:
+                places[gid], kinds[gid], langs[gid] = Place(*row[:9]), row[9], {row[10]}
+            else:
+                kinds[gid] = min(kinds[gid], row[9])
+                langs[gid].add(row[10])
         return tuple((p, kinds[gid], frozenset(langs[gid])) for gid, p in places.items())
+
+    @lru_cache(maxsize=1)
+    def key_trie(self):
+        """Every name key of the index in a marisa trie memory-mapped from a file beside it (5 MB for 1 M keys,
+        shared by the workers through the page cache; ~0.5 µs a lookup against ~10 µs for a query), built from
+        the index once per machine (~2 s). None where it cannot be written: then every key is queried."""
+        import marisa_trie
+
+        path = self.path.with_name(self.path.name + ".keys.marisa")
+        if not path.exists() or path.stat().st_mtime < self.path.stat().st_mtime:   # none, or an older index's
+            try:
+                partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                marisa_trie.Trie(r[0] for r in self._db().execute("SELECT DISTINCT key FROM names")).save(str(partial))
+                os.replace(partial, path)   # whole or not at all: two workers may build it at once
+            except OSError as exc:
+                logging.getLogger(__name__).info("name keys not cached beside %s (%s): every key queried",
+                                                 self.path, exc)
+                return None
+        return marisa_trie.Trie().mmap(str(path))
+
+    def _may_have(self, key: str) -> bool:
+        keys = self.key_trie()
+        return keys is None or key in keys
 
     def known(self, key: str) -> bool:
         return bool(self.candidates(key))
@@ -174,4 +202,5 @@ def shared() -> Gazetteer:
 
 if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.places.gazetteer
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    shared().key_trie()
     print(shared().path)

@@ -142,6 +142,8 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
 
 def _others(counts: Counter, own: Counter) -> dict:
     """The article's context without what the mention's name contributed (every mention of it)."""
+    if not own:   # most names contributed nothing (counts are all positive)
+        return dict(counts)
     return {k: n - own[k] for k, n in counts.items() if n - own[k] > 0}
 
 
@@ -210,7 +212,7 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
     taken = sorted(taken + [(t.start, t.end) for t in forms])
     found = [t for t in find(text, lang, gazetteer)
              if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
-             and not (place_forms.after_government_body(text, t.start) and not _named_country(t))]
+             and (_named_country(t) or not place_forms.after_government_body(text, t.start))]
     model_mentions, model_toponyms = [], []
     for ent in entities:
         # label_raw that names a place (FAC: buildings); GiNZA's City, Country… too

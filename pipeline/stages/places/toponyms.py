@@ -16,6 +16,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter, not_
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
@@ -36,7 +38,9 @@ def _mark_ranges() -> str:
 
 
 _WORD = rf"[^\W\d_][\w{_mark_ranges()}]*"
-_TOKEN = re.compile(rf"(?:[^\W\d_]\.){{2,}}|{_WORD}(?:['’-]{_WORD})*")
+# "U.S." or a word with its apostrophe and hyphen parts; the first letter outside the alternation lets the
+# regex engine skip to the next letter instead of trying both branches at every character (same matches)
+_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_mark_ranges()}]*(?:['’-]{_WORD})*)")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
@@ -151,16 +155,17 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
 
 def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
-    regex matches read lazily (a lower-case word costs one test) and each adjacent pair is judged once."""
+    regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once."""
     tokens = list(_TOKEN.finditer(text))
     function_words, candidates_of = gazetteer.function_words(lang), gazetteer.candidates
     out: list[Toponym] = []
     count, i = len(tokens), 0
-    while i < count:
-        word = tokens[i].group()
-        if word[0].islower():   # most words: nothing more to ask
-            i += 1
+    # most words are lower-case: nothing more to ask of them, and they are skipped without a Python step each
+    for at in compress(range(count), map(not_, map(str.islower, map(itemgetter(0), map(re.Match.group, tokens))))):
+        if at < i:   # inside the name just found
             continue
+        i = at
+        word = tokens[i].group()
         start = tokens[i].start()
         if _unspaced(word[0]):
             out += find_unspaced(start, word, lang, gazetteer)
