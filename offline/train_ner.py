@@ -79,7 +79,7 @@ def main() -> None:
         else:
             data = splits(spec, seed, args.data)
             counts = {split: to_docbin(nlp, data[split], tmp / f"{split}.spacy") for split in ("train", "dev")}
-            dev = [" ".join(words) for words, _tags in data["dev"]][:400]
+            dev = [("" if nlp.lang in ("zh", "ja") else " ").join(words) for words, _tags in data["dev"]][:400]
         overrides = {"paths.train": str(tmp / "train.spacy"), "paths.dev": str(tmp / "dev.spacy"),
                      "system.seed": seed}
         if args.max_steps:
