@@ -198,11 +198,9 @@ PARTICLES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "op", "in", "
 
 
 def recase(words: list[str], raw: list[str]) -> list[str]:
-    """MultiCoNER v1 is all lower case; the news we read is not. Names and the first word take a capital
-    (a name's inner particles do not: "Vincent van Gogh"), a short one-word
-    organisation is an acronym. One other word in 12 takes a capital too (by a hash: reproducible), as
-    titles, ministries and adjectives of names do in news ("Premier", "Financiën", "Belgische"): else
-    the model learns that every capital is a name."""
+    """MultiCoNER v1 is lower case, news is not: names ("Vincent van Gogh") and the first word get a capital, a
+    short one-word organisation is an acronym; so does one other word in 12 (by hash), as titles and adjectives
+    do in news ("Premier", "Belgische"), or the model takes every capital for a name."""
     out = []
     for k, (word, tag) in enumerate(zip(words, raw)):
         odd = zlib.crc32(f"{k} {' '.join(words)}".encode()) % 12 == 0
@@ -240,8 +238,7 @@ def kpwr_label(raw: str) -> str | None:
 
 
 def read_kpwr(text: str) -> list[Sentence]:
-    """Consecutive sentences of a document joined up to 60 words: a model that only ever saw one sentence
-    runs a name over the period into the next one ("Macronem. Obaj")."""
+    """A document's sentences joined up to 60 words, or names run over a period ("Macronem. Obaj")."""
     sentences, words, tags = [], [], []
     for line in text.splitlines() + ["-DOCSTART"]:
         if line.startswith("-DOCSTART") or not line.strip() and len(words) >= 60:
