@@ -27,6 +27,8 @@ DATASETS = {
     "wikineural-pt": ("pt", "data/wikineural/pt/val.conllu", "sentences"),
     "wikineural-de": ("de", "data/wikineural/de/val.conllu", "sentences"),
     "wikineural-nl": ("nl", "data/wikineural/nl/val.conllu", "sentences"),
+    "wikineural-pl": ("pl", "data/wikineural/pl/val.conllu", "sentences"),
+    "conll2002-nl": ("nl", "data/conll/nl/val.conllu", "documents"),   # Dutch news (De Morgen): its dev split
     "conll2003-en": ("en", "data/conll/en/val.conllu", "documents"),
 }
 LABELS = ("PER", "ORG", "LOC", "MISC")

@@ -17,6 +17,11 @@ Formats, each giving (words, IOB2 tags with PER/ORG/LOC/MISC) per sentence:
 - `smartdata`: DFKI SmartData Corpus JSON (.json.gz, one document object after another): character
   spans of fine-grained types (`SMARTDATA`), words from spaCy's German tokenizer; `exclude` names a file
   of the same repository whose documents are left out (v1's train holds half of v3's dev).
+- `multiconer`: MultiCoNER v1 .conll (word _ _ tag; `# id` lines): lower-cased text, recased here
+  (`recase`); PER, LOC, GRP/CORP -> ORG; creative works and products -> O;
+- `kpwr`: KPWr n82 .iob (orth, base, ctag, tag; `-DOCSTART` lines): fine-grained `nam_*` types cut to
+  PER (`nam_liv_person`), ORG (`nam_org_*` but nations), LOC (`nam_loc_*`, `nam_fac_*`: roads,
+  buildings, as CoNLL tags them); the others -> O.
 `repeat` counts a source's training sentences that many times (a small in-domain set among larger
 out-of-domain ones). `labels` in the spec keeps only those labels (the others become O).
 """
@@ -27,6 +32,7 @@ import gzip
 import json
 import random
 import subprocess
+import zlib
 from pathlib import Path
 
 # UD splits Portuguese contractions into words ("do" -> "de o"); running text has the contraction
@@ -187,8 +193,68 @@ def read_smartdata(text: str, exclude: str = "") -> list[Sentence]:
     return sentences
 
 
+MULTICONER = {"PER": "PER", "LOC": "LOC", "GRP": "ORG", "CORP": "ORG"}
+PARTICLES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "op", "in", "aan", "en", "von", "la", "le", "di"}
+
+
+def recase(words: list[str], raw: list[str]) -> list[str]:
+    """MultiCoNER v1 is lower case, news is not: names ("Vincent van Gogh") and the first word get a capital, a
+    short one-word organisation is an acronym; so does one other word in 12 (by hash), as titles and adjectives
+    do in news ("Premier", "Belgische"), or the model takes every capital for a name."""
+    out = []
+    for k, (word, tag) in enumerate(zip(words, raw)):
+        odd = zlib.crc32(f"{k} {' '.join(words)}".encode()) % 12 == 0
+        inside = tag != "O" and (tag[2:] not in ("CW", "PROD") or tag[0] == "B") or tag == "O" and odd
+        if tag[2:] in ("GRP", "CORP") and tag[0] == "B" and (k + 1 == len(raw) or raw[k + 1][0] != "I") \
+                and word.isalpha() and len(word) <= 4:
+            word = word.upper()
+        elif k == 0 or inside and (tag[0] == "B" or word not in PARTICLES):
+            word = word[:1].upper() + word[1:]
+        out.append(word)
+    return out
+
+
+def read_multiconer(text: str) -> list[Sentence]:
+    sentences, words, raw = [], [], []
+    for line in text.splitlines() + [""]:
+        if not line.strip():
+            if words:
+                tags = [t[:2] + MULTICONER[t[2:]] if t[2:] in MULTICONER else "O" for t in raw]
+                sentences.append((recase(words, raw), repair(tags)))
+            words, raw = [], []
+        elif not line.startswith("# id"):
+            cols = line.split()
+            words.append(cols[0])
+            raw.append(cols[-1])
+    return sentences
+
+
+def kpwr_label(raw: str) -> str | None:
+    if raw.startswith("nam_liv_person"):
+        return "PER"
+    if raw.startswith("nam_org_") and raw != "nam_org_nation":
+        return "ORG"
+    return "LOC" if raw.startswith(("nam_loc_", "nam_fac_")) else None
+
+
+def read_kpwr(text: str) -> list[Sentence]:
+    """A document's sentences joined up to 60 words, or names run over a period ("Macronem. Obaj")."""
+    sentences, words, tags = [], [], []
+    for line in text.splitlines() + ["-DOCSTART"]:
+        if line.startswith("-DOCSTART") or not line.strip() and len(words) >= 60:
+            if words:
+                sentences.append((words, repair(tags)))
+            words, tags = [], []
+        elif line.strip():
+            cols = line.split("\t")
+            label = kpwr_label(cols[-1][2:]) if cols[-1] != "O" else None
+            words.append(cols[0])
+            tags.append(cols[-1][:2] + label if label else "O")
+    return sentences
+
+
 READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe,
-           "smartdata": read_smartdata}
+           "smartdata": read_smartdata, "multiconer": read_multiconer, "kpwr": read_kpwr}
 
 
 def sources(spec: dict) -> list[dict]:

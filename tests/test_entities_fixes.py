@@ -83,7 +83,9 @@ def test_the_entity_step_tags_a_misdetected_table(tagger, detector):
     record = detect_language({"text": TABLE, "timings": {}}, detector)
     german = detect_language({"text": GERMAN, "timings": {}}, detector)
     assert german["language"]["code"] == "de"
-    table, german = tag_entities([record, german], tagger)
+    # the detector calls the table Dutch, which has its own model now: left out, as for a language without one
+    no_dutch = EntityTagger(models={lang: name for lang, name in tagger.models.items() if lang != "nl"}).load()
+    table, german = tag_entities([record, german], no_dutch)
     assert table["ner"]["status"] == "ok" and table["ner"]["model"].startswith("en_core_web")
     names = {e["text"] for e in table["entities"]}
     assert len(names) >= 3 and any("Amsterdam" in n or "AMSTERDAM" in n for n in names), names

@@ -1,6 +1,6 @@
 """People, organisations and places in the languages served beyond English and French (Russian:
-Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean and Turkish: the project's own
-models), through the real
+Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch and Polish:
+the project's own models), through the real
 `newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
 serving its language."""
@@ -40,6 +40,15 @@ EXPECTED |= {
            "LOC": {"Ankara'da", "İstanbul'daki", "Brüksel'de"}},
 }
 MODELS |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_ner"}
+# Dutch (MultiCoNER + Europeana) and Polish (KPWr): what they get right of their article (Dutch runs
+# "Eelco Heinen" into "van Financiën" and "Den Haag" into "de Belgische", Polish "Emmanuelem Macronem"
+# and "Andrzeja Domańskiego" into the word before or after)
+EXPECTED |= {
+    "nl": {"PER": {"Dick Schoof", "Bart De Wever"}, "ORG": {"Nederlandsche Bank", "Philips", "Shell"},
+           "LOC": {"Oekraïne", "Antwerpen", "Rotterdam"}},
+    "pl": {"PER": {"Donald Tusk"}, "ORG": {"Unii Europejskiej"}, "LOC": {"Warszawie", "Gdańskiem", "Krakowa"}},
+}
+MODELS |= {"nl": "nl_newsfeed_ner", "pl": "pl_newsfeed_ner"}
 
 
 def found(record: dict) -> dict[str, set[str]]:
@@ -69,6 +78,8 @@ def test_articles_in_every_modelled_language_through_newsfeed_run(tmp_path):
     assert "CN" in {p["country_code"] for p in records["ru"]["places"]}   # Пекин: Beijing
     assert {"BR", "PT"} <= {p["country_code"] for p in records["pt"]["places"]}
     assert {"DE", "FR"} <= {p["country_code"] for p in records["de"]["places"]}   # München, Paris
+    assert {"NL", "BE"} <= {p["country_code"] for p in records["nl"]["places"]}   # Rotterdam, Antwerpen
+    assert {"PL", "UA"} <= {p["country_code"] for p in records["pl"]["places"]}   # Warszawie, Ukrainy
 
 
 def test_two_workers_split_languages_each_article_tagged_once(stack_factory):
