@@ -27,6 +27,9 @@ DATASETS = {
     "wikineural-pt": ("pt", "data/wikineural/pt/val.conllu", "sentences"),
     "wikineural-de": ("de", "data/wikineural/de/val.conllu", "sentences"),
     "wikineural-nl": ("nl", "data/wikineural/nl/val.conllu", "sentences"),
+    "wikineural-es": ("es", "data/wikineural/es/val.conllu", "sentences"),
+    "wikineural-it": ("it", "data/wikineural/it/val.conllu", "sentences"),
+    "conll2002-es": ("es", "data/conll/es/val.conllu", "sentences"),   # EFE news, its dev split (testa)
     "conll2003-en": ("en", "data/conll/en/val.conllu", "documents"),
 }
 LABELS = ("PER", "ORG", "LOC", "MISC")

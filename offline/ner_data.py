@@ -17,6 +17,10 @@ Formats, each giving (words, IOB2 tags with PER/ORG/LOC/MISC) per sentence:
 - `smartdata`: DFKI SmartData Corpus JSON (.json.gz, one document object after another): character
   spans of fine-grained types (`SMARTDATA`), words from spaCy's German tokenizer; `exclude` names a file
   of the same repository whose documents are left out (v1's train holds half of v3's dev).
+- `multiconer`: MultiCoNER v1/v2 .conll (word _ _ tag; `# id` comments): the fine-grained types mapped
+  to PER/ORG/LOC (`MULTICONER`), creative works, products and the medical types to O. The text is all
+  lower case, unlike any news: `truecase` gives names and the first word their capital (es/it write
+  months, weekdays and nationalities small, so a capital marks a name or a sentence start, as here).
 `repeat` counts a source's training sentences that many times (a small in-domain set among larger
 out-of-domain ones). `labels` in the spec keeps only those labels (the others become O).
 """
@@ -187,8 +191,48 @@ def read_smartdata(text: str, exclude: str = "") -> list[Sentence]:
     return sentences
 
 
+MULTICONER = {"PER": "PER", "GRP": "ORG", "CORP": "ORG", "LOC": "LOC",   # v1; then v2's fine types
+              **dict.fromkeys(["OtherPER", "Artist", "Athlete", "Politician", "Scientist", "Cleric",
+                               "SportsManager"], "PER"),
+              **dict.fromkeys(["ORG", "MusicalGRP", "PublicCorp", "PrivateCorp", "AerospaceManufacturer",
+                               "SportsGRP", "CarManufacturer", "TechCORP"], "ORG"),
+              **dict.fromkeys(["Facility", "OtherLOC", "HumanSettlement", "Station"], "LOC")}
+# lower-case words inside names ("Banco de España", "Cassa di Risparmio", "Universidad del Valle")
+PARTICLES = {"de", "del", "la", "las", "los", "el", "y", "e", "da", "di", "dei", "della", "delle",
+             "degli", "dello", "il", "lo", "gli", "i", "le", "of", "the", "and", "von", "van", "der", "du", "des"}
+
+
+def read_multiconer(text: str) -> list[Sentence]:
+    sentences, words, tags = [], [], []
+    for line in text.splitlines() + [""]:
+        if not line.strip() or line.startswith("# id "):
+            if words:
+                sentences.append(truecase(words, tags))
+            words, tags = [], []
+            continue
+        word, *_, raw = line.split()
+        label = MULTICONER.get(raw[2:]) if raw != "O" else None
+        words.append(word)
+        tags.append(f"{raw[:2]}{label}" if label else ("O" if raw == "O" else "X"))   # X: a name we drop
+    return sentences
+
+
+def truecase(words: list[str], tags: list[str]) -> Sentence:
+    """Capitals where Spanish or Italian news puts them: a name's words (but its particles), the first word;
+    a name of consonants only ("bbc", "psv") in capitals. `X` marks a name of a type we do not keep."""
+    out = []
+    for k, (word, tag) in enumerate(zip(words, tags)):
+        in_name = tag != "O"
+        if in_name and len(word) > 1 and word.isalpha() and not set(word) & set("aeiouyàèéìíòóùú"):
+            word = word.upper()
+        elif (k == 0 or in_name and (tag[:2] == "B-" or word not in PARTICLES)) and word[:1].isalpha():
+            word = word[:1].upper() + word[1:]
+        out.append(word)
+    return out, repair([tag if tag != "X" else "O" for tag in tags])
+
+
 READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe,
-           "smartdata": read_smartdata}
+           "smartdata": read_smartdata, "multiconer": read_multiconer}
 
 
 def sources(spec: dict) -> list[dict]:

@@ -1,6 +1,6 @@
 """People, organisations and places in the languages served beyond English and French (Russian:
-Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean and Turkish: the project's own
-models), through the real
+Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Spanish and Italian: the
+project's own models), through the real
 `newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
 serving its language."""
@@ -40,6 +40,13 @@ EXPECTED |= {
            "LOC": {"Ankara'da", "İstanbul'daki", "Brüksel'de"}},
 }
 MODELS |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_ner"}
+# Spanish and Italian: the project's own models from MultiCoNER (lower-case text, truecased for training)
+EXPECTED |= {
+    "es": {"PER": {"Pedro Sánchez", "Yolanda Díaz"}, "ORG": {"Iberdrola", "Telefónica"},
+           "LOC": {"Madrid", "Andalucía", "Barcelona"}},
+    "it": {"PER": {"Giorgia Meloni", "Giancarlo Giorgetti"}, "ORG": {"Enel"}, "LOC": {"Roma", "Sicilia", "Milano"}},
+}
+MODELS |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}
 
 
 def found(record: dict) -> dict[str, set[str]]:
