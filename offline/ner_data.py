@@ -21,7 +21,8 @@ Formats, each giving (words, IOB2 tags with PER/ORG/LOC/MISC) per sentence:
   to PER/ORG/LOC (`MULTICONER`), creative works, products and the medical types to O. The text is all
   lower case, unlike any news: `truecase` gives names and the first word their capital (es/it write
   months, weekdays and nationalities small, so a capital marks a name or a sentence start, as here).
-`repeat` counts a source's training sentences that many times (a small in-domain set among larger
+`join` makes runs of that many sentences one sample (each ended by a full stop), so that a model learns
+where a sentence ends. `repeat` counts a source's training sentences that many times (a small in-domain set among larger
 out-of-domain ones). `labels` in the spec keeps only those labels (the others become O).
 """
 
@@ -231,6 +232,13 @@ def truecase(words: list[str], tags: list[str]) -> Sentence:
     return out, repair([tag if tag != "X" else "O" for tag in tags])
 
 
+
+def join_sentences(sentences: list[Sentence], n: int) -> list[Sentence]:
+    """Runs of n sentences as one sample, each ended by a full stop if it has none."""
+    ended = [(w + ["."], t + ["O"]) if w[-1][-1:].isalnum() else (w, t) for w, t in sentences]
+    return [(sum((w for w, _ in ended[k:k + n]), []), sum((t for _, t in ended[k:k + n]), []))
+            for k in range(0, len(ended), n)]
+
 READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe,
            "smartdata": read_smartdata, "multiconer": read_multiconer}
 
@@ -264,6 +272,8 @@ def splits(spec: dict, seed: int, data_dir: Path | None = None) -> dict[str, lis
             sentences = READERS[source["format"]](text, file_text({**source, "file": source["exclude"]}, data_dir))
         else:
             sentences = READERS[source["format"]](text)
+        if source.get("join"):   # one-sentence samples teach no sentence edge: "Macron. I due leader" was one name
+            sentences = join_sentences(sentences, source["join"])
         if spec.get("recontract"):
             sentences = [contract(w, t) for w, t in sentences]
         if "labels" in spec:   # a label some sources do not annotate would be learnt as no name: left out

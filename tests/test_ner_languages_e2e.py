@@ -44,7 +44,7 @@ MODELS |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_
 EXPECTED |= {
     "es": {"PER": {"Pedro Sánchez", "Yolanda Díaz"}, "ORG": {"Iberdrola", "Telefónica"},
            "LOC": {"Madrid", "Andalucía", "Barcelona"}},
-    "it": {"PER": {"Giorgia Meloni", "Giancarlo Giorgetti"}, "ORG": {"Enel"}, "LOC": {"Roma", "Sicilia", "Milano"}},
+    "it": {"PER": {"Emmanuel Macron", "Giancarlo Giorgetti"}, "ORG": {"Enel", "Fiat"}, "LOC": {"Roma", "Sicilia"}},
 }
 MODELS |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}
 
