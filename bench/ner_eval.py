@@ -29,6 +29,9 @@ DATASETS = {
     "wikineural-nl": ("nl", "data/wikineural/nl/val.conllu", "sentences"),
     "wikineural-pl": ("pl", "data/wikineural/pl/val.conllu", "sentences"),
     "conll2002-nl": ("nl", "data/conll/nl/val.conllu", "documents"),   # Dutch news (De Morgen): its dev split
+    "wikineural-es": ("es", "data/wikineural/es/val.conllu", "sentences"),
+    "wikineural-it": ("it", "data/wikineural/it/val.conllu", "sentences"),
+    "conll2002-es": ("es", "data/conll/es/val.conllu", "sentences"),   # EFE news, its dev split (testa)
     "conll2003-en": ("en", "data/conll/en/val.conllu", "documents"),
 }
 LABELS = ("PER", "ORG", "LOC", "MISC")

@@ -17,12 +17,12 @@ Formats, each giving (words, IOB2 tags with PER/ORG/LOC/MISC) per sentence:
 - `smartdata`: DFKI SmartData Corpus JSON (.json.gz, one document object after another): character
   spans of fine-grained types (`SMARTDATA`), words from spaCy's German tokenizer; `exclude` names a file
   of the same repository whose documents are left out (v1's train holds half of v3's dev).
-- `multiconer`: MultiCoNER v1 .conll (word _ _ tag; `# id` lines): lower-cased text, recased here
-  (`recase`); PER, LOC, GRP/CORP -> ORG; creative works and products -> O;
+- `multiconer`, `multiconer_recased`: MultiCoNER .conll, lower case, given capitals back (offline/ner_multiconer.py);
 - `kpwr`: KPWr n82 .iob (orth, base, ctag, tag; `-DOCSTART` lines): fine-grained `nam_*` types cut to
   PER (`nam_liv_person`), ORG (`nam_org_*` but nations), LOC (`nam_loc_*`, `nam_fac_*`: roads,
   buildings, as CoNLL tags them); the others -> O.
-`repeat` counts a source's training sentences that many times (a small in-domain set among larger
+`join` makes runs of that many sentences one sample (each ended by a full stop), so that a model learns
+where a sentence ends. `repeat` counts a source's training sentences that many times (a small in-domain set among larger
 out-of-domain ones). `labels` in the spec keeps only those labels (the others become O).
 """
 
@@ -32,8 +32,9 @@ import gzip
 import json
 import random
 import subprocess
-import zlib
 from pathlib import Path
+
+import ner_multiconer  # a sibling: offline/ is on the path, as for train_ner.py
 
 # UD splits Portuguese contractions into words ("do" -> "de o"); running text has the contraction
 CONTRACTIONS = {("de", "o"): "do", ("de", "a"): "da", ("de", "os"): "dos", ("de", "as"): "das",
@@ -193,42 +194,6 @@ def read_smartdata(text: str, exclude: str = "") -> list[Sentence]:
     return sentences
 
 
-MULTICONER = {"PER": "PER", "LOC": "LOC", "GRP": "ORG", "CORP": "ORG"}
-PARTICLES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "op", "in", "aan", "en", "von", "la", "le", "di"}
-
-
-def recase(words: list[str], raw: list[str]) -> list[str]:
-    """MultiCoNER v1 is lower case, news is not: names ("Vincent van Gogh") and the first word get a capital, a
-    short one-word organisation is an acronym; so does one other word in 12 (by hash), as titles and adjectives
-    do in news ("Premier", "Belgische"), or the model takes every capital for a name."""
-    out = []
-    for k, (word, tag) in enumerate(zip(words, raw)):
-        odd = zlib.crc32(f"{k} {' '.join(words)}".encode()) % 12 == 0
-        inside = tag != "O" and (tag[2:] not in ("CW", "PROD") or tag[0] == "B") or tag == "O" and odd
-        if tag[2:] in ("GRP", "CORP") and tag[0] == "B" and (k + 1 == len(raw) or raw[k + 1][0] != "I") \
-                and word.isalpha() and len(word) <= 4:
-            word = word.upper()
-        elif k == 0 or inside and (tag[0] == "B" or word not in PARTICLES):
-            word = word[:1].upper() + word[1:]
-        out.append(word)
-    return out
-
-
-def read_multiconer(text: str) -> list[Sentence]:
-    sentences, words, raw = [], [], []
-    for line in text.splitlines() + [""]:
-        if not line.strip():
-            if words:
-                tags = [t[:2] + MULTICONER[t[2:]] if t[2:] in MULTICONER else "O" for t in raw]
-                sentences.append((recase(words, raw), repair(tags)))
-            words, raw = [], []
-        elif not line.startswith("# id"):
-            cols = line.split()
-            words.append(cols[0])
-            raw.append(cols[-1])
-    return sentences
-
-
 def kpwr_label(raw: str) -> str | None:
     if raw.startswith("nam_liv_person"):
         return "PER"
@@ -253,8 +218,16 @@ def read_kpwr(text: str) -> list[Sentence]:
     return sentences
 
 
+def join_sentences(sentences: list[Sentence], n: int) -> list[Sentence]:
+    """Runs of n sentences as one sample, each ended by a full stop if it has none."""
+    ended = [(w + ["."], t + ["O"]) if w[-1][-1:].isalnum() else (w, t) for w, t in sentences]
+    return [(sum((w for w, _ in ended[k:k + n]), []), sum((t for _, t in ended[k:k + n]), []))
+            for k in range(0, len(ended), n)]
+
 READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe,
-           "smartdata": read_smartdata, "multiconer": read_multiconer, "kpwr": read_kpwr}
+           "smartdata": read_smartdata, "kpwr": read_kpwr,
+           "multiconer": lambda text: ner_multiconer.read_multiconer(text, repair),
+           "multiconer_recased": lambda text: ner_multiconer.read_multiconer_recased(text, repair)}
 
 
 def sources(spec: dict) -> list[dict]:
@@ -286,6 +259,8 @@ def splits(spec: dict, seed: int, data_dir: Path | None = None) -> dict[str, lis
             sentences = READERS[source["format"]](text, file_text({**source, "file": source["exclude"]}, data_dir))
         else:
             sentences = READERS[source["format"]](text)
+        if source.get("join"):   # one-sentence samples teach no sentence edge: "Macron. I due leader" was one name
+            sentences = join_sentences(sentences, source["join"])
         if spec.get("recontract"):
             sentences = [contract(w, t) for w, t in sentences]
         if "labels" in spec:   # a label some sources do not annotate would be learnt as no name: left out

@@ -138,11 +138,12 @@ def write_card(out: Path, spec: dict, seed: int, counts: dict, minutes: float, d
              "\n".join(f"  - {s['repository']} at {s['commit']}: `{s['file']}` ({s['format']}), "
                        + (f"{s['use']}" if s["use"] != "train+dev" else
                           f"train, {100 * s['dev_fraction']:.0f}% held aside as dev (seeded)") for s in sources(spec)))
+    unit = "samples" if any(s.get("join") for s in sources(spec)) else "sentences"   # `join`: runs of sentences
     rows = "\n".join(f"| {label} | {100 * s['p']:.1f} | {100 * s['r']:.1f} | {100 * s['f']:.1f} |"
                      for label, s in sorted(perf.get("ents_per_type", {}).items()))
     (out / "MODEL_CARD.md").write_text(f"""# {spec['package']}: {spec['lang']} NER for newsfeed
 
-- data: {spec['data']}; {counts['train']} sentences to train, {counts['dev']} to evaluate; no test split is read:
+- data: {spec['data']}; {counts['train']} {unit} to train, {counts['dev']} to evaluate; no test split is read:
 {files}
 - licence: {spec['license']}
 - trained by `offline/train_ner.py {spec['lang']}` (config `offline/ner/{spec['lang']}.cfg`, seed {seed}) in {minutes:.1f} min on one thread

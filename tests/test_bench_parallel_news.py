@@ -23,5 +23,5 @@ def test_the_same_article_in_sixteen_languages_yields_comparable_entities(tmp_pa
         assert row["detected"] == "2/2", (lang, row)
         assert row["places"] >= 0.5, (lang, row)   # every script: Devanagari, Hangul, kana, Arabic…
         assert row["people_orgs"] >= before[lang]["people_orgs"] and row["places"] >= before[lang]["places"] - 0.2
-    for lang in ("fr", "pt", "ru", "ja", "de"):   # the languages with a model
+    for lang in ("fr", "pt", "ru", "ja", "de", "es", "it"):   # the languages with a model
         assert ours[lang]["people_orgs"] >= 0.5 > before[lang]["people_orgs"] or lang == "fr", (lang, ours[lang])

@@ -79,3 +79,15 @@ def test_smartdata_types_mapped_lines_cut_and_excluded_documents_left_out():
     assert ner_data.read_smartdata(both, exclude=smartdata_doc("b", "x", [])) == [
         (["Michael", "Peters", "von", "Euronews", "in", "Cannes", "."], ["B-PER", "I-PER", "O", "B-ORG", "O", "B-LOC", "O"]),
         (["S7", "gesperrt", ":", "Bahnhof", "Westkreuz", ",", "12.04.2016"], ["O", "O", "O", "B-LOC", "I-LOC", "O", "O"])]
+
+
+MULTICONER = ("# id a\tdomain=es\nen _ _ O\njulio _ _ O\npedro _ _ B-Politician\nsánchez _ _ I-Politician\nvisitó _ _ O\n"
+              "el _ _ O\nbanco _ _ B-CORP\nde _ _ I-CORP\nespaña _ _ I-CORP\ny _ _ O\nla _ _ O\nsega _ _ B-CW\n"
+              "game _ _ I-CW\ngear _ _ I-CW\nde _ _ O\nla _ _ O\nbbc _ _ B-ORG\n\n")
+
+
+def test_multiconer_fine_types_mapped_and_text_truecased():
+    [(words, tags)] = ner_data.READERS["multiconer"](MULTICONER)
+    assert " ".join(words) == "En julio Pedro Sánchez visitó el Banco de España y la Sega Game Gear de la BBC"
+    assert tags == ["O", "O", "B-PER", "I-PER", "O", "O", "B-ORG", "I-ORG", "I-ORG", "O", "O",
+                    "O", "O", "O", "O", "O", "B-ORG"]   # a creative work: capitals, no name kept

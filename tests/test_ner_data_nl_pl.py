@@ -51,11 +51,11 @@ Kraków\tKraków\tsubst:sg:nom:m3\tB-nam_loc_gpe_city
 
 
 def test_multiconer_recased_and_mapped():
-    [(words, tags)] = ner_data.read_multiconer(MULTICONER)
+    [(words, tags)] = ner_data.READERS["multiconer_recased"](MULTICONER)
     named = {w: t for w, t in zip(words, tags) if t != "O"}
     assert named == {"PSV": "B-ORG", "Vincent": "B-PER", "van": "I-PER", "Gogh": "I-PER", "Amsterdam": "B-LOC"}
     assert words[0] == "In" and "De" in words and "nachtwacht" in words   # a work's title: a capital, no label
-    assert ner_data.read_multiconer(MULTICONER) == [(words, tags)]   # the odd capitals are reproducible
+    assert ner_data.READERS["multiconer_recased"](MULTICONER) == [(words, tags)]   # the odd capitals are reproducible
 
 
 def test_kpwr_types_cut_and_document_sentences_joined():

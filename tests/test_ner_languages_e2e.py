@@ -1,6 +1,6 @@
 """People, organisations and places in the languages served beyond English and French (Russian:
-Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch and Polish:
-the project's own models), through the real
+Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch, Polish, Spanish
+and Italian: the project's own models), through the real
 `newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
 serving its language."""
@@ -49,6 +49,13 @@ EXPECTED |= {
     "pl": {"PER": {"Donald Tusk"}, "ORG": {"Unii Europejskiej"}, "LOC": {"Warszawie", "Gdańskiem", "Krakowa"}},
 }
 MODELS |= {"nl": "nl_newsfeed_ner", "pl": "pl_newsfeed_ner"}
+# Spanish and Italian: the project's own models from MultiCoNER (lower-case text, truecased for training)
+EXPECTED |= {
+    "es": {"PER": {"Pedro Sánchez", "Yolanda Díaz"}, "ORG": {"Iberdrola", "Telefónica"},
+           "LOC": {"Madrid", "Andalucía", "Barcelona"}},
+    "it": {"PER": {"Emmanuel Macron", "Giancarlo Giorgetti"}, "ORG": {"Enel", "Fiat"}, "LOC": {"Roma", "Sicilia"}},
+}
+MODELS |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}
 
 
 def found(record: dict) -> dict[str, set[str]]:

