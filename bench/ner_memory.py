@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stages import ner_models  # noqa: E402
+from pipeline.stages.entities import models as ner_models  # noqa: E402
 
 TEXTS = {"ru": ROOT / "tests/data/languages/ru.txt", "ja": ROOT / "tests/data/languages/ja.txt",
          "en": ROOT / "tests/data/english_article.txt"}
