@@ -73,8 +73,10 @@ def mark_line_breaks(doc):
     return doc
 
 
-def doc_entities(doc, package: str = "") -> list[dict[str, Any]]:
-    text = doc.text
+def doc_entities(doc, package: str = "", text: str | None = None) -> list[dict[str, Any]]:
+    """The doc's entities with offsets into `text`, the text the doc was made from (spaCy keeps every
+    character, so it is doc.text, which costs ~0.6 ms an article to rebuild token by token)."""
+    text = doc.text if text is None else text
     out = []
     for ent in doc.ents:
         label = ner_adapters.ontonotes_label(package, ent.label_)  # GiNZA's ENE types -> OntoNotes
@@ -160,7 +162,7 @@ class EntityTagger:
                 continue
             docs = nlp.pipe((items[i][1] for i in indexes), batch_size=self.batch_size)
             for i, doc in zip(indexes, docs):
-                ents = doc_entities(doc, self.models[lang])
+                ents = doc_entities(doc, self.models[lang], items[i][1])
                 results[i] = {"entities": ents, "entity_summary": canonicalise(ents, lang),
                               "ner": {"status": "ok", "model": self.models[lang]}}
         return results  # type: ignore[return-value]
