@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline import config  # noqa: E402
 from pipeline.stages import steps  # noqa: E402
 from pipeline.stages.entities.tagging import EntityTagger  # noqa: E402
 from pipeline.stages.language import LanguageDetector  # noqa: E402
@@ -84,7 +85,7 @@ def main() -> None:
     texts = load(articles=args.articles)
     articles, languages = list(texts), list(next(iter(texts.values())))
     detector = LanguageDetector()
-    ours = EntityTagger().load()
+    ours = EntityTagger(models=config.load().ner_model_map()).load()   # NEWSFEED_NER_MODELS honoured, as in a worker
     before = EntityTagger(models={k: v for k, v in ours.models.items() if k in ("en", "fr")}).load()
     figures = {}
     for name, tagger in (("before", before), ("ours", ours)):
