@@ -224,6 +224,7 @@ def join_sentences(sentences: list[Sentence], n: int) -> list[Sentence]:
     return [(sum((w for w, _ in ended[k:k + n]), []), sum((t for _, t in ended[k:k + n]), []))
             for k in range(0, len(ended), n)]
 
+
 READERS = {"uner": read_uner, "germeval": read_germeval, "europeana": read_europeana, "hipe": read_hipe,
            "smartdata": read_smartdata, "kpwr": read_kpwr,
            "multiconer": lambda text: ner_multiconer.read_multiconer(text, repair),

@@ -46,13 +46,16 @@ def test_a_japanese_name_before_its_title_is_a_person():
     people = {(e["text"], e["label_raw"]) for e in result["entities"] if e["label"] == "PER"}
     assert people == {("ゼレンスキー", "Position_Vocation"), ("ルッテ", "Position_Vocation")}
     assert all(text[e["start"]:e["end"]] == e["text"] for e in result["entities"])
-    holder = ner_adapters.ginza_title_holder
+    def holder(text, start, end, raw, package="ja_ginza"):
+        return ner_adapters.title_holder(package, text, start, end, raw)
+
     assert holder("李在明大統領", 0, 6, "Position_Vocation") == (0, 3)
     for title in ("大統領", "米大統領", "ロシア政府", "両首脳", "同国首相"):
         assert holder(title, 0, len(title), "Position_Vocation") is None
     assert holder("ドナルド・トランプ大統領", 0, 12, "Person") == (0, 9)   # GiNZA's Person may hold the title
     assert holder("林芳正官房長官", 0, 7, "Position_Vocation") == (0, 3)
     assert holder("李在明大統領", 0, 6, "City") is None
+    assert holder("李在明大統領", 0, 6, "Person", package="ko_newsfeed_ner") is None   # GiNZA's habit only
 
 
 def test_the_gazetteer_fills_in_beside_the_projects_own_models():

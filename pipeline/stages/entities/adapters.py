@@ -121,11 +121,12 @@ def _ene_to_ontonotes() -> dict[str, str]:
     spec = importlib.util.find_spec("ginza")
     mapper = Path(next(iter(spec.submodule_search_locations or ())), "ene_ontonotes_mapper.py") if spec else None
     if mapper is None or not mapper.is_file():   # not installed (ImportError), or laid out otherwise
-        from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
-        return {**ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
-    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_ginza_ene_mapping", mapper))
-    module.__spec__.loader.exec_module(module)
-    return {**module.ENE_ONTONOTES_MAPPING, **{ene: "ORG" for ene in _ENE_ORG}}
+        from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING as mapping
+    else:
+        module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_ginza_ene_mapping", mapper))
+        module.__spec__.loader.exec_module(module)
+        mapping = module.ENE_ONTONOTES_MAPPING
+    return {**mapping, **{ene: "ORG" for ene in _ENE_ORG}}
 
 
 @lru_cache(maxsize=1)
@@ -141,10 +142,10 @@ def place_labels() -> frozenset[str]:
     return frozenset(labels)
 
 
-def ginza_title_holder(text: str, start: int, end: int, raw: str) -> tuple[int, int] | None:
-    """The person's name inside a GiNZA `Position_Vocation` or `Person` span "<name><title>", or None (no title,
-    a bare title, a country's or a body's title: "大統領", "米大統領", "ロシア政府", "両首脳")."""
-    if raw not in ("Position_Vocation", "Person"):
+def title_holder(package: str, text: str, start: int, end: int, raw: str) -> tuple[int, int] | None:
+    """The person's name inside a GiNZA `Position_Vocation` or `Person` span "<name><title>", or None (another
+    model, no title, a bare title, a country's or a body's title: "大統領", "米大統領", "ロシア政府", "両首脳")."""
+    if raw not in ("Position_Vocation", "Person") or not package.startswith("ja_ginza"):
         return None
     span = text[start:end]
     title = next((t for t in _JA_TITLES if span.endswith(t)), None)

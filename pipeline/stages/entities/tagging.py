@@ -81,7 +81,7 @@ def doc_entities(doc, package: str = "", text: str | None = None) -> list[dict[s
     for ent in doc.ents:
         label = ner_adapters.ontonotes_label(package, ent.label_)  # GiNZA's ENE types -> OntoNotes
         start, end = clean_span(text, ent.start_char, ent.end_char)
-        holder = ner_adapters.ginza_title_holder(text, start, end, ent.label_) if package.startswith("ja_ginza") else None
+        holder = ner_adapters.title_holder(package, text, start, end, ent.label_)
         if holder:   # "ゼレンスキー大統領": the person before the title (label_raw stays the model's)
             (start, end), label = holder, "PERSON"
         if label in NOT_ENTITIES or label in ner_adapters.NOT_NAMES:
