@@ -16,10 +16,13 @@ from pipeline.contracts import codec, schemas
 from pipeline.contracts.deadletter import original_payload
 from pipeline.contracts.records import raw_article, utc_now
 from pipeline.kafka.broker import make_broker
+from pipeline.kafka.lag import snapshot as lag_snapshot
+from pipeline.kafka.outcomes import outcome_key
 from pipeline.writers.jsonl import read_jsonl
 from pipeline.kafka.replay import Item
 from pipeline.tools.synth import synthesize
 from pipeline.kafka.topics import create_topics
+from pipeline.tools.exactly_once import read_outputs
 
 from conftest import NO_NER, SEEDS, make_stack, send_raw, send_with_kills, wait_for_workers
 
@@ -155,7 +158,7 @@ def test_every_input_has_exactly_one_outcome_across_three_sigkills(stack_factory
     enriched, dups, dead = (set(outcomes.records[k]) for k in ("enriched", "duplicates", "deadletter"))
     assert enriched | dups | dead == keys                                 # none lost
     assert not (enriched & dups) and not (enriched & dead) and not (dups & dead)   # exactly one
-    assert outcomes.copies["enriched"] == 0                               # none twice on the topic
+    assert outcomes.copies == {"enriched": 0, "duplicates": 0, "deadletter": 0}   # none twice on a topic
     time.sleep(3)   # duplicates.jsonl is written by its own agent
     for name, expected in (("enriched.jsonl", enriched), ("duplicates.jsonl", dups)):
         ids = [r["id"] for r in read_jsonl(stack.output / name)]
@@ -184,6 +187,46 @@ def test_a_sigkill_while_raw_records_are_read_again_writes_no_enriched_record_tw
     assert outcomes.copies["enriched"] == 0, f"{outcomes.copies['enriched']} enriched records twice on the topic"
     ids = [r["id"] for r in read_jsonl(stack.output / "enriched.jsonl")]
     assert len(ids) == len(set(ids)) == len(keys)
+
+
+def test_every_input_read_again_writes_no_output_twice(stack_factory):
+    """Every stage reads all of its input again (a worker group of another name over the same topics, as after
+    an operator's rewind, or a crash's uncommitted tail at every stage at once): each input keeps its one
+    outcome, once on each output topic and once in each file."""
+    stack = stack_factory(NEWSFEED_NER_MODELS=NO_NER, NEWSFEED_NER_PROCESSES=0)
+    stack.start_worker()
+    wait_for_workers(stack, settle=1)
+    syn = synthesize(40, SEEDS, mix="unique=0.6,exact=0.2,near=0.2", seed=8)
+    bads = [(k, p) for k, p, _ in bad_inputs()[:5]]
+    send_raw(stack, syn.articles)
+    producer = KafkaProducer(bootstrap_servers=stack.address, acks="all")
+    for key, payload in bads:
+        producer.send(stack.settings.topic("raw"), key=key.encode(), value=payload)
+    producer.flush()
+    producer.close()
+    keys = {a["id"] for a in syn.articles} | {k for k, _ in bads}
+    first = stack.outcomes(keys, timeout=240)
+    assert first.copies == {"enriched": 0, "duplicates": 0, "deadletter": 0}
+    assert first.records["duplicates"] and len(first.records["deadletter"]) == len(bads)
+    stack.stop()
+
+    stack.env["NEWSFEED_APP_ID"] += "-again"   # a group with no offsets: every input from its beginning
+    stack.start_worker()
+    deadline, previous_calm = time.monotonic() + 240, False
+    while True:   # the worker read everything again: no stage lags, twice in a row
+        calm = all(p.lag == 0 for p in lag_snapshot(stack.settings, stack.address))
+        if calm and previous_calm:
+            break
+        previous_calm = calm
+        assert time.monotonic() < deadline, "the rewound worker did not catch up"
+        time.sleep(3)
+    stack.stop()
+    again = read_outputs(stack.address, stack.settings)
+    assert again.copies == {"enriched": 0, "duplicates": 0, "deadletter": 0}, again.copies
+    assert {k: set(v) for k, v in again.records.items()} == {k: set(v) for k, v in first.records.items()}
+    for name in ("enriched.jsonl", "duplicates.jsonl", "deadletter.jsonl"):
+        lines = [outcome_key(name.split(".")[0], r) for r in read_jsonl(stack.output / name)]
+        assert len(lines) == len(set(lines)), f"{name} has a record twice"
 
 
 def test_sigterm_with_a_batch_in_flight_exits_within_ten_seconds_and_loses_nothing(stack_factory):

@@ -14,6 +14,7 @@ import faust
 from pipeline.config import load
 from pipeline.contracts import codec
 from pipeline.contracts.deadletter import dead_letter, describe, error_headers, record_id_of
+from pipeline.kafka.state import dead_lettered_inputs
 from pipeline.runtime import http, metrics, outputs
 from pipeline.runtime.faust_app import make_app
 from pipeline.runtime.health import readiness
@@ -46,10 +47,22 @@ async def delivered(to: faust.TopicT, **kwargs) -> None:
 
 
 deadletter_topic = topic("deadletter")
+# (stage, topic, partition, offset) of the inputs on `deadletter`, read back at the first dead letter after an
+# assignment (a partition taken over may hold inputs its last owner dead-lettered before it died uncommitted)
+_dead_lettered: asyncio.Future | None = None
 
 
 async def dead(event: faust.EventT, stage: str, exc: BaseException, record_id: str | None = None) -> None:
+    global _dead_lettered
     msg, (kind, message) = event.message, describe(exc)
+    if _dead_lettered is None:
+        _dead_lettered = asyncio.ensure_future(out("deadletter read-back", in_thread, dead_lettered_inputs, settings))
+    known, place = await _dead_lettered, (stage, msg.topic, msg.partition, msg.offset)
+    if place in known:
+        log.info("dead letter for %s %s[%s]@%s written already (input read again)", stage, msg.topic,
+                 msg.partition, msg.offset)
+        return
+    known.add(place)
     letter = dead_letter(payload=msg.value, kind=kind, message=message, stage=stage, topic=msg.topic,
                          partition=msg.partition, offset=msg.offset, key=msg.key,
                          record_id=record_id or record_id_of(msg.value))
@@ -97,7 +110,9 @@ readiness.pending("models", {s for s in settings.stages if s in ("language", "en
 
 @app.on_partitions_assigned.connect
 async def _joined(app, assigned, **kwargs) -> None:
+    global _dead_lettered
     readiness.ok("assignment")
+    _dead_lettered = None
     for tp in assigned:
         if tp.topic in PartitionState.registered and PartitionState.registered[tp.topic].eager:
             PartitionState.registered[tp.topic].rebuild(tp.partition)

@@ -9,8 +9,6 @@ import faust
 
 from pipeline.contracts import codec, schemas
 from pipeline.contracts.records import utc_now
-from pipeline.kafka.state import enriched_ids
-from pipeline.kafka.topics import partitions_of
 from pipeline.writers.jsonl import JsonlFiles
 from pipeline.writers.rotation import RotationPolicy
 from workers.common import WORKER, dead, delivered, out, settings, topic
@@ -19,14 +17,9 @@ enriched_topic = topic("enriched")
 files = JsonlFiles(settings.output_dir, RotationPolicy.from_settings(settings))
 
 
-def ids_on_enriched() -> set[str]:
-    """The enriched topic's ids of the read-back window (its one writer, the story stage, reads them back on
-    assignment; pipeline/kafka/state.py)."""
-    return enriched_ids(settings, range(partitions_of(settings, "enriched")))
-
-
 async def sink(event: faust.EventT, record: dict[str, Any], on_topic: set[str], meter) -> None:
-    """Partitioned by the id's key hash, as `unique` is."""
+    """Partitioned by the id's key hash, as `unique` is. `on_topic`: the enriched topic's ids, read back by
+    its one writer, the story stage, when it took over (pipeline/kafka/state.py)."""
     started = meter.start()
     try:
         record["schema_version"] = 2   # schemas/enriched-article.v2.json: v1 + `story`

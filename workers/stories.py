@@ -14,7 +14,7 @@ import orjson
 
 from pipeline.contracts import codec
 from pipeline.contracts.records import utc_now
-from pipeline.kafka.state import load_story_index
+from pipeline.kafka.state import load_story_index, written_ids
 from pipeline.runtime import metrics
 from pipeline.runtime.outputs import delivered_all
 from pipeline.runtime.health import readiness
@@ -23,7 +23,7 @@ from pipeline.stages.stories import codec as story_codec
 from pipeline.stages.stories import features as story_features
 from pipeline.stages.stories.index import StoryIndex
 from workers.common import PartitionState, app, dead, delivered, in_thread, log, out, settings, topic
-from workers.enriched_sink import ids_on_enriched, sink
+from workers.enriched_sink import sink
 
 tagged_topic, story_log_topic = topic("tagged", partitions=1), topic("story-log", partitions=1)
 stories_topic, duplicates_topic = topic("stories"), topic("duplicates")
@@ -31,15 +31,16 @@ stories_topic, duplicates_topic = topic("stories"), topic("duplicates")
 STORY_BATCH, STORY_BATCH_WAIT = 64, 0.05
 
 
-def _rebuild(_partition: int) -> tuple[StoryIndex, set[str]]:
-    """The open stories from their log, and the ids the enriched topic already holds."""
+def _rebuild(_partition: int) -> tuple[StoryIndex, dict[str, set[str]]]:
+    """The open stories from their log, and the ids the two topics this stage writes already hold (a record
+    read again after a crash is not written twice)."""
     started = time.monotonic()
     index, events = load_story_index(settings)
-    on_enriched = ids_on_enriched()
+    written = {kind: written_ids(settings, kind) for kind in ("enriched", "duplicates")}
     changed.update(index.stories)   # the previous owner may have left some summaries unpublished
     log.info("stories rebuilt from %s log events in %.1fs: %s open", events, time.monotonic() - started,
              len(index.stories))
-    return index, on_enriched
+    return index, written
 
 
 def _features_of_bare(records: list[dict]) -> dict[str, story_features.StoryFeatures]:
@@ -125,7 +126,7 @@ if "stories" in settings.stages:
             await in_thread(story_features.load, sorted(settings.ner_model_map()))
             readiness.done("models", "stories")
         async for events in stream.take_events(STORY_BATCH, within=STORY_BATCH_WAIT):
-            index, on_enriched = await state.get(events[0].message.partition)
+            index, written = await state.get(events[0].message.partition)
             batch = []
             for event in events:
                 try:
@@ -149,17 +150,21 @@ if "stories" in settings.stages:
                     changed.add(ref["id"])
             await _log(index)   # before any article of the batch is written: a reprocessed one keeps its story
             for event, record, ref, started in assigned:
-                await _write(event, record, ref, started, on_enriched, meter, sink_meter)
+                await _write(event, record, ref, started, written, meter, sink_meter)
 
 
-async def _write(event, record: dict, ref: dict | None, started: float, on_enriched: set, meter, sink_meter):
+async def _write(event, record: dict, ref: dict | None, started: float, written: dict[str, set[str]], meter,
+                 sink_meter):
     duplicate = bool(record["dedup"].get("duplicate_of"))
     if ref is not None:   # None with NEWSFEED_STORIES=0: outputs only
         record["story"] = {**ref, "new": False, "score": 1.0} if duplicate else ref
-    if duplicate:
+    if duplicate and record["id"] in written["duplicates"]:   # read again after a crash: written already
+        meter.done("redelivered", started)
+    elif duplicate:
+        written["duplicates"].add(record["id"])
         await out("duplicates topic", delivered, duplicates_topic, key=record["id"].encode(),
                   value=codec.encode(record))
         meter.done("duplicate", started)
     else:
         meter.done("assigned", started)
-        await sink(event, record, on_enriched, sink_meter)
+        await sink(event, record, written["enriched"], sink_meter)
