@@ -79,6 +79,10 @@ def test_one_sense_per_article(tagger):
     ("ar", "عقد الاجتماع بالقاهرة أمس، ثم سافر الوفد إلى بغداد.", {"القاهرة": "Cairo", "بغداد": "Baghdad"}),
     ("tr", "Toplantı İstanbul'da yapıldı ve heyet Ankara'ya döndü.", {"İstanbul": "Istanbul", "Ankara": "Ankara"}),
     ("ko", "대통령은 서울에서 기자회견을 열었다.", {"서울": "Seoul"}),
+    # a stem in -й: "Китаї"/"Китае" China, "Дубая" Dubai (not the town of Duba)
+    ("uk", "Компанія виробляє телефони в Китаї, а штаб-квартира переїхала до Дубая.",
+     {"Китаї": "China", "Дубая": "Dubai"}),
+    ("ru", "Заводы в Китае работают, а офис переехал из Дубая.", {"Китае": "China", "Дубая": "Dubai"}),
     ("pl", "Spotkanie odbyło się w Warszawie i w Krakowie.", {"Warszawie": "Warsaw", "Krakowie": "Kraków"}),
     ("pl", "Szczyt odbył się we Frankfurcie. W Niemczech i we Włoszech inflacja spada, a w Polsce rośnie.",
      {"Frankfurcie": "Frankfurt am Main", "Niemczech": "Germany", "Włoszech": "Italy", "Polsce": "Poland"}),
@@ -100,3 +104,21 @@ def test_a_models_inflected_mention_and_the_gazetteer_agree():
     entities, _added = locate("ru", text, [{"text": "Москве", "label": "LOC", "label_raw": "LOC", "start": 20,
                                              "end": 26}], model_ran=True)
     assert [(e["text"], e["place"]["name"], e.get("source")) for e in entities] == [("Москве", "Moscow", None)]
+
+
+def test_a_person_tag_on_an_inflected_place_and_on_a_title_with_a_place():
+    """What the Russian model does on Ukrainian (NEWSFEED_NER_MODELS=uk=natasha): locatives tagged PER, and a
+    title's genitive country run into the name after it."""
+    from pipeline.stages.places.resolution import locate
+
+    text = "Президент України Володимир Зеленський прибув у Франкфурті. Santiago Abascal Conde теж."
+    mentions = [("України Володимир Зеленський", "PER"), ("Франкфурті", "PER"), ("Santiago Abascal Conde", "PER")]
+    given = [{"text": t, "label": label, "label_raw": label, "start": text.index(t), "end": text.index(t) + len(t)}
+             for t, label in mentions]
+    entities, _added = locate("uk", text, given, model_ran=True)
+    found = {(e["text"], e["label"], (e.get("place") or {}).get("name")) for e in entities}
+    assert {("України", "LOC", "Ukraine"), ("Володимир Зеленський", "PER", None),
+            ("Франкфурті", "LOC", "Frankfurt am Main"), ("Santiago Abascal Conde", "PER", None)} <= found
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in entities)
+    assert {e["text"]: e["relabelled"]["reason"] for e in entities if e.get("relabelled")} == {
+        "України": "place_name", "Франкфурті": "place_name"}

@@ -4,8 +4,8 @@
 - a government body tagged as a place ("département d'Etat", "Department of Defense") is an organisation,
   and so is the field of a body's title ("le ministre ukrainien de la | Défense" is not La Défense, Paris),
   unless it names a country or a first-level region ("Foreign Minister of Ukraine");
-- a name tagged PER that is a well-known place (a capital, a country, a city of 100,000 people), when no
-  person of the article bears it ("Merz later visited Gdansk"), is a place, and so is a name of several
+- a name tagged PER that is a well-known place (a capital, a country, a city of 100,000 people), also in an
+  inflected form ("у Франкфурті"), when no person of the article bears it ("Merz later visited Gdansk"), is a place, and so is a name of several
   words tagged MISC that is a region's own name ("Rapides Parish"); and a LOC mention the
   gazetteer does not know that is the surname of a person of the article ("Zelensky") is that person.
 A changed mention keeps the model's `label_raw` and says what happened in `relabelled` {from, reason}.
@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.stages.places import forms as place_forms
+from pipeline.stages.places import inflection
 from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
 
 PLACE_LABELS = frozenset({"LOC", "GPE"})
@@ -27,9 +28,27 @@ def _relabel(ent: dict[str, Any], label: str, reason: str) -> None:
     ent["label"] = label
 
 
-def _well_known_place(key: str, gazetteer: Gazetteer) -> bool:
+def _well_known(keys: list[str], gazetteer: Gazetteer) -> bool:
     return any(p.feature_code in ("PPLC", "PCLI") or (p.feature_class == "P" and p.population >= WELL_KNOWN_CITY)
-               for p, _kind, _langs in gazetteer.candidates(key))
+               for k in keys for p, _kind, _langs in gazetteer.candidates(k))
+
+
+def _well_known_place(word: str, key: str, lang: str, gazetteer: Gazetteer) -> bool:
+    """The name, or the name an inflected word is a form of ("Франкфурті" Frankfurt, "Каїрі" Cairo)."""
+    return _well_known([key] + [k for _o, _l, k in inflection.variants(word, lang) if k != key], gazetteer)
+
+
+def _split_leading_place(ent: dict[str, Any], lang: str, gazetteer: Gazetteer) -> list[dict[str, Any]]:
+    """A person's span that begins with a well-known place in an inflected form, the name after it of two
+    words or more ("України Володимир Зеленський": Ukraine's president's title cut short): the place and
+    the person, two mentions. A place's own name leading a name ("Santiago Abascal Conde") is left alone."""
+    lead, _space, rest = ent["text"].partition(" ")
+    if ent["label"] != "PER" or len(rest.split()) < 2 or gazetteer.candidates(name_key(lead)) \
+            or not _well_known([k for _o, _l, k in inflection.variants(lead, lang)], gazetteer):
+        return [ent]
+    place = {**ent, "text": lead, "end": ent["start"] + len(lead)}
+    _relabel(place, "LOC", "place_name")
+    return [place, {**ent, "text": rest, "start": ent["end"] - len(rest)}]
 
 
 def _abbreviated_region(ent: dict[str, Any], text: str) -> bool:
@@ -42,7 +61,8 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
               gazetteer: Gazetteer) -> tuple[list[dict[str, Any]], int]:
     """(entities, how many changed): honorific places dropped, labels changed in place."""
     kept = [e for e in entities if not (e.get("label_raw") in PLACE_LABELS and place_forms.honorific(e["text"], lang))]
-    changed = len(entities) - len(kept)
+    split = [part for e in kept for part in _split_leading_place(e, lang, gazetteer)]
+    changed, kept = len(entities) - len(kept) + len(split) - len(kept), split
     people = [name_key(e["text"]).split() for e in kept if e["label"] == "PER"]
     surnames = {words[-1] for words in people if len(words) >= 2}
     for ent in kept:
@@ -67,7 +87,7 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
             _relabel(ent, "LOC", "place_name")   # "Rapides Parish" tagged NORP: a region's own name
             changed += 1
         elif ent["label"] == "PER" and " " not in key and not any(key in words for words in people if len(words) >= 2) \
-                and _well_known_place(key, gazetteer):
+                and _well_known_place(ent["text"], key, lang, gazetteer):
             _relabel(ent, "LOC", "place_name")
             changed += 1
     return kept, changed

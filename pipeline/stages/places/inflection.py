@@ -26,6 +26,9 @@ _NOMINATIVE = ("", "а", "я", "ия", "ь", "о", "a", "ія")
 _POLISH_ALTERNATIONS = (("szech", "chy"), ("czech", "cy"), ("sce", "ska"), ("dzie", "d"), ("dzie", "da"),
                         ("cie", "t"), ("cie", "ta"), ("rze", "r"), ("rze", "ra"), ("dze", "ga"), ("ce", "ka"),
                         ("ach", "y"), ("ach", "ie"))
+# a stem in -й: "Дубая" Дубай, "Китае" Китай; Ukrainian -ї ("Китаї", "Парагваї")
+_RUSSIAN_ALTERNATIONS = (("ая", "ай"), ("аю", "ай"), ("ае", "ай"), ("ем", "ей"))
+_UKRAINIAN_ALTERNATIONS = (("ая", "ай"), ("аю", "ай"), ("аї", "ай"), ("уї", "уй"))
 _ARABIC_CLITICS = ("وبال", "فبال", "وال", "فال", "بال", "كال", "لل", "و", "ف", "ب", "ل", "ك")
 _KOREAN_PARTICLES = ("에서는", "에서", "으로", "에게", "에는", "과", "와", "의", "은", "는", "이", "가", "을", "를", "로", "에", "도")
 
@@ -65,8 +68,7 @@ def variants(word: str, lang: str) -> list[tuple[int, int, str]]:
                 stem = lower[:-len(ending)]
                 out += [(0, len(word), name_key(stem + nominative)) for nominative in _NOMINATIVE
                         if stem + nominative != lower]
-        if lang == "pl":
-            out += [(0, len(word), name_key(lower[:-len(ending)] + nominative))
-                    for ending, nominative in _POLISH_ALTERNATIONS
-                    if lower.endswith(ending) and len(lower) - len(ending) >= 3]
+        alternations = {"pl": _POLISH_ALTERNATIONS, "ru": _RUSSIAN_ALTERNATIONS, "uk": _UKRAINIAN_ALTERNATIONS}.get(lang, ())
+        out += [(0, len(word), name_key(lower[:-len(ending)] + nominative)) for ending, nominative in alternations
+                if lower.endswith(ending) and len(lower) - len(ending) >= 3]
     return out
