@@ -13,6 +13,10 @@ def test_a_language_loads_with_its_first_article_and_slovnet_spans_keep_their_of
     found = {(e["text"], e["label"]) for e in result["entities"]}
     assert {("Газпрома", "ORG"), ("Алексей Миллер", "PER"), ("Пекин", "LOC"), ("Владимир Путин", "PER")} <= found
     assert all(text[e["start"]:e["end"]] == e["text"] and "\n" not in e["text"] for e in result["entities"])
+    [ukrainian] = tagger.tag([("uk", "Прем'єр-міністр Польщі Дональд Туск прибув до Києва.")])
+    assert ukrainian["ner"] == {"status": "ok", "model": "natasha"}   # the Russian model stands in
+    assert tagger._nlp["uk"] is tagger._nlp["ru"]                    # loaded once for both
+    assert ("Дональд Туск", "PER") in {(e["text"], e["label"]) for e in ukrainian["entities"]}
 
 
 def test_ginza_types_map_to_the_common_labels():

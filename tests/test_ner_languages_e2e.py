@@ -1,5 +1,5 @@
-"""People, organisations and places in the languages served beyond English and French (Russian:
-Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch, Polish, Spanish
+"""People, organisations and places in the languages served beyond English and French (Russian, and
+Ukrainian with the Russian model standing in: Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch, Polish, Spanish
 and Italian: the project's own models), through the real
 `newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
@@ -56,6 +56,10 @@ EXPECTED |= {
     "it": {"PER": {"Emmanuel Macron", "Giancarlo Giorgetti"}, "ORG": {"Enel", "Fiat"}, "LOC": {"Roma", "Sicilia"}},
 }
 MODELS |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}
+# Ukrainian: the Russian model standing in, its locatives tagged PER made places again by the places stage
+EXPECTED |= {"uk": {"PER": {"Юлія Свириденко", "Сергія Марченка"}, "ORG": {"Нафтогазу"},
+                    "LOC": {"Львові", "Варшави", "Одеси"}}}
+MODELS |= {"uk": "natasha"}
 
 
 def found(record: dict) -> dict[str, set[str]]:
@@ -87,6 +91,7 @@ def test_articles_in_every_modelled_language_through_newsfeed_run(tmp_path):
     assert {"DE", "FR"} <= {p["country_code"] for p in records["de"]["places"]}   # München, Paris
     assert {"NL", "BE"} <= {p["country_code"] for p in records["nl"]["places"]}   # Rotterdam, Antwerpen
     assert {"PL", "UA"} <= {p["country_code"] for p in records["pl"]["places"]}   # Warszawie, Ukrainy
+    assert {"PL", "UA"} <= {p["country_code"] for p in records["uk"]["places"]}   # Варшави, Львові
 
 
 def test_two_workers_split_languages_each_article_tagged_once(stack_factory):

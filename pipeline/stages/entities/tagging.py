@@ -127,6 +127,10 @@ class EntityTagger:
         if lang in self._nlp:
             return
         package = self.models[lang]
+        shared = next((nlp for other, nlp in self._nlp.items() if self.models.get(other) == package), None)
+        if shared is not None:   # one model for two languages (a stand-in): loaded once
+            self._nlp[lang] = shared
+            return
         if package in ner_adapters.LOADERS:
             probe = ner_adapters.LOADERS[package]()
         else:
