@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from operator import itemgetter, not_
+from operator import not_
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
@@ -157,40 +157,37 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
     regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once."""
     tokens = list(_TOKEN.finditer(text))
-    function_words, candidates_of = gazetteer.function_words(lang), gazetteer.candidates
+    words = list(map(re.Match.group, tokens))
+    starts, ends = list(map(re.Match.start, tokens)), list(map(re.Match.end, tokens))
+    function_words = gazetteer.function_words(lang)
     out: list[Toponym] = []
-    count, i = len(tokens), 0
+    count, i = len(words), 0
     # most words are lower-case: nothing more to ask of them, and they are skipped without a Python step each
-    for at in compress(range(count), map(not_, map(str.islower, map(itemgetter(0), map(re.Match.group, tokens))))):
+    for at in compress(range(count), map(not_, map(str.islower, words))):
         if at < i:   # inside the name just found
             continue
         i = at
-        word = tokens[i].group()
-        start = tokens[i].start()
+        word, start = words[i], starts[i]
         if _unspaced(word[0]):
             out += find_unspaced(start, word, lang, gazetteer)
             i += 1
             continue
-        if not _capitalised(word):
+        if not (word[0].isupper() or _capitalised(word)):
             i += 1
             continue
         match, reach, limit = None, 1, min(MAX_WORDS, count - i)
-        while reach < limit and _joined_pair(text, tokens[i + reach - 1], tokens[i + reach]):
+        while reach < limit and _joined(text[ends[i + reach - 1]:starts[i + reach]], words[i + reach]):
             reach += 1   # the words of one name from here: each pair checked once, not once per span length
         for n in range(reach, 0, -1):
-            last = tokens[i + n - 1]
-            if n > 1 and not _capitalised(last.group()):
+            if n > 1 and not _capitalised(words[i + n - 1]):
                 continue
-            surface = text[start:last.end()]
-            key = name_key(surface)
-            candidates = candidates_of(key)
+            surface = text[start:ends[i + n - 1]]
+            key, candidates = _lookup(surface, gazetteer)
             if candidates:
                 match = (n, surface, key, candidates)
                 break
         if match is None:   # an inflected form: "Москве", "İstanbul'da", "بالقاهرة"
-            found = max(((offset, length, key, candidates_of(key)) for offset, length, key in variants(word, lang)
-                         if candidates_of(key)), default=None,   # the biggest place: "России", not Ross
-                        key=lambda v: max(c[0].population for c in v[3]))
+            found = _inflected(word, lang, gazetteer)
             if found is None:
                 i += 1
                 continue
@@ -198,14 +195,12 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
             start, surface = start + offset, text[start + offset:start + offset + length]
             match = (1, surface, key, candidates)
         n, surface, key, candidates = match
-        before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < count else None)
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
         inside_longer_name = word[0].isupper() and (   # caseless scripts: every word looks like a name
-            (before is not None and text[before.end():start] == " "
-             and _name_word_in(before.group(), function_words)
-             and not _SENTENCE_END.search(text[max(0, before.start() - 3):before.start()]))
-            or (after is not None and text[tokens[i + n - 1].end():after.start()] == " "
-                and _name_word_in(after.group(), function_words)))
+            (i and text[ends[i - 1]:start] == " " and _name_word_in(words[i - 1], function_words)
+             and not _SENTENCE_END.search(text[max(0, starts[i - 1] - 3):starts[i - 1]]))
+            or (i + n < count and text[ends[i + n - 1]:starts[i + n]] == " "
+                and _name_word_in(words[i + n], function_words)))
         evidence = None if inside_longer_name else _evidence_of(lang, surface, key, sentence_start, gazetteer)
         if evidence is not None:
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
@@ -213,11 +208,24 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     return out
 
 
+@lru_cache(maxsize=32768)
+def _lookup(surface: str, gazetteer: Gazetteer) -> tuple[str, tuple]:
+    """(name key, candidates) of a span: once per span written so, as articles repeat their names."""
+    key = name_key(surface)
+    return key, gazetteer.candidates(key)
+
+
+@lru_cache(maxsize=32768)
+def _inflected(word: str, lang: str, gazetteer: Gazetteer) -> tuple[int, int, str, tuple] | None:
+    """(offset, length, key, candidates) of the biggest place an inflected word may name: "России", not Ross."""
+    found = [(offset, length, key, gazetteer.candidates(key)) for offset, length, key in variants(word, lang)]
+    return max((f for f in found if f[3]), default=None, key=lambda v: max(c[0].population for c in v[3]))
+
+
 def _name_word_in(word: str, function_words: frozenset[str]) -> bool:
     return _capitalised(word) and word.casefold() not in function_words
 
 
-def _joined_pair(text: str, left: re.Match, right: re.Match) -> bool:
-    """Two words of one name: separated by one space or hyphen, the second capitalised or a particle."""
-    word = right.group()
-    return text[left.end():right.start()] in (" ", "-") and (_capitalised(word) or word in _PARTICLES)
+def _joined(gap: str, word: str) -> bool:
+    """The next word belongs to the same name: one space or hyphen before it, and capitalised or a particle."""
+    return (gap == " " or gap == "-") and (_capitalised(word) or word in _PARTICLES)
