@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 from functools import lru_cache
 from itertools import compress
 from operator import not_
@@ -37,10 +38,12 @@ def _mark_ranges() -> str:
     return "".join(ranges)
 
 
-_WORD = rf"[^\W\d_][\w{_mark_ranges()}]*"
+_MARKS = _mark_ranges()
+_WORD = rf"[^\W\d_][\w{_MARKS}]*"
+MARK = re.compile(f"[{_MARKS}]")   # a combining mark: \w alone cuts a word there
 # "U.S." or a word with its apostrophe and hyphen parts; the first letter outside the alternation lets the
 # regex engine skip to the next letter instead of trying both branches at every character (same matches)
-_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_mark_ranges()}]*(?:['’-]{_WORD})*)")
+_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_MARKS}]*(?:['’-]{_WORD})*)")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
@@ -153,12 +156,22 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
     return needs_context, unambiguous and not needs_context
 
 
-def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
+class Words(NamedTuple):
+    """A text's words (_TOKEN) with their offsets, in lists made in C: read by find and forms.find_forms."""
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+
+
+def words_of(text: str) -> Words:
+    tokens = list(_TOKEN.finditer(text))
+    return Words(list(map(re.Match.group, tokens)), list(map(re.Match.start, tokens)), list(map(re.Match.end, tokens)))
+
+
+def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None) -> list[Toponym]:
     """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
     regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once."""
-    tokens = list(_TOKEN.finditer(text))
-    words = list(map(re.Match.group, tokens))
-    starts, ends = list(map(re.Match.start, tokens)), list(map(re.Match.end, tokens))
+    words, starts, ends = tokens or words_of(text)
     function_words = gazetteer.function_words(lang)
     out: list[Toponym] = []
     count, i = len(words), 0
