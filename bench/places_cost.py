@@ -26,8 +26,8 @@ def clear_caches() -> None:
     from pipeline.stages.entities import canonical
     from pipeline.stages.places import forms
 
-    for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, gz._place, canonical._fold, _evidence_of,
-                   toponyms._lookup, toponyms._inflected, ranking._unqualified,
+    for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, gz._place, canonical._fold,
+                   canonical._shape, _evidence_of, toponyms._lookup, toponyms._inflected, ranking._unqualified,
                    forms.seat, forms.honorific,
                    getattr(canonical.parse, "cache_clear", None) and canonical.parse):
         if cached is not None:
