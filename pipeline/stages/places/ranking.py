@@ -100,31 +100,34 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     countries: Counter[str] = Counter()
     regions: Counter[tuple[str, str]] = Counter()  # first-level regions: a state, the state of a town
     contributed: dict[int, Place] = {}
-    by_name: dict[str, Counter] = {}   # what each name contributed: a name repeated is no evidence for itself
-    for topo, ranked in zip(toponyms, priors):
+    by_name: dict[str, dict] = {}   # what each name contributed: a name repeated is no evidence for itself
+    keys = [topo.key for topo in toponyms]
+    for topo, key, ranked in zip(toponyms, keys, priors):
         if not ranked or topo.needs_context:
             continue
         best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         if best[1].feature_class in "AL" or second is None or best[0] - second[0] >= 1.0:
             contributed[id(topo)] = best[1]
             countries[best[1].country_code] += 1
-            own = by_name.setdefault(topo.key, Counter())
-            own[best[1].country_code] += 1
+            own = by_name.get(key)
+            if own is None:
+                own = by_name[key] = {}
+            own[best[1].country_code] = own.get(best[1].country_code, 0) + 1
             if best[1].admin1:
-                regions[(best[1].country_code, best[1].admin1)] += 1
-                own[(best[1].country_code, best[1].admin1)] += 1
+                region = (best[1].country_code, best[1].admin1)
+                regions[region] += 1
+                own[region] = own.get(region, 0) + 1
     chosen: list[Place | None] = []
     context: dict[str, tuple] = {}
     rescorings: dict[tuple[str, int, bool], tuple] = {}   # the same for every mention of a name and candidates
-    for topo, ranked, has_qualifier in zip(toponyms, priors, qualified):
-        if topo.key not in context:   # the same for every mention of a name
-            own = by_name.get(topo.key, Counter())
+    for topo, key, ranked, has_qualifier in zip(toponyms, keys, priors, qualified):
+        if key not in context:   # the same for every mention of a name
+            own = by_name.get(key, {})
             support, region_support = _others(countries, own), _others(regions, own)
-            context[topo.key] = (support, region_support, sum(support.values()) or 1,
-                                 sum(region_support.values()) or 1)
-        support, region_support, total, region_total = context[topo.key]
+            context[key] = (support, region_support, sum(support.values()) or 1, sum(region_support.values()) or 1)
+        support, region_support, total, region_total = context[key]
         at_home = home is not None and len(ranked) > 1 and not topo.form
-        memo = (topo.key, id(ranked), at_home)   # `ranked` outlives the loop (in `priors`): its id is its own
+        memo = (key, id(ranked), at_home)   # `ranked` outlives the loop (in `priors`): its id is its own
         if memo not in rescorings:
             rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
                                 + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
@@ -146,8 +149,8 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     return chosen
 
 
-def _others(counts: Counter, own: Counter) -> dict:
+def _others(counts: Counter, own: dict) -> dict:
     """The article's context without what the mention's name contributed (every mention of it)."""
     if not own:   # most names contributed nothing (counts are all positive)
         return dict(counts)
-    return {k: n - own[k] for k, n in counts.items() if n - own[k] > 0}
+    return {k: left for k, n in counts.items() if (left := n - own.get(k, 0)) > 0}

@@ -140,11 +140,12 @@ def one_sense_per_article(toponyms: Sequence[Toponym], places: list[Place | None
     """A name resolved once is the same place for the rest of the article: its mentions take the place
     most of them resolved to (the first of equals)."""
     chosen: dict[str, Counter] = {}
-    for topo, place in zip(toponyms, places):
+    keys = [topo.key for topo in toponyms]
+    for topo, key, place in zip(toponyms, keys, places):
         if place is not None and not topo.form:
-            chosen.setdefault(topo.key, Counter())[place] += 1
-    return [chosen[t.key].most_common(1)[0][0] if not t.form and t.key in chosen else p
-            for t, p in zip(toponyms, places)]
+            chosen.setdefault(key, Counter())[place] += 1
+    sense = {key: counts.most_common(1)[0][0] for key, counts in chosen.items()}   # once per name
+    return [sense[key] if not t.form and key in sense else p for t, key, p in zip(toponyms, keys, places)]
 
 
 def summaries(entities: Sequence[dict[str, Any]], gazetteer: Gazetteer | None = None) -> dict[str, Any]:
