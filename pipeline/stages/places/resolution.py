@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
+from functools import lru_cache
 from typing import Any, Sequence
 
 from pipeline.stages.entities.adapters import own_models, place_labels
@@ -34,10 +35,16 @@ def population_baseline(candidates) -> Place | None:
 
 
 def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer, lang: str = "en") -> Toponym:
-    surface = ent["text"]
     form = form_toponym(ent, text, lang, gazetteer)
     if form is not None:
         return form
+    return Toponym(ent["start"], ent["end"], ent["text"], _model_candidates(ent["text"], lang, gazetteer),
+                   needs_context=False, strong=True)
+
+
+@lru_cache(maxsize=16384)
+def _model_candidates(surface: str, lang: str, gazetteer: Gazetteer) -> tuple:
+    """The candidates of a model's mention, once per mention written so."""
     candidates = ()
     for key in _lookup_keys(name_key(surface)):
         candidates = gazetteer.candidates(key)
@@ -47,22 +54,27 @@ def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer, lang: st
         candidates = max((gazetteer.candidates(key) for _o, _n, key in variants(surface, lang)),
                          key=lambda found: max((c[0].population for c in found), default=-1), default=())
     # a village known by another name ("Wash" is Vaše): not what a story means
-    candidates = tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
-                       or c[1] != ALTERNATE)
-    return Toponym(ent["start"], ent["end"], surface, candidates, needs_context=False, strong=True)
+    return tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
+                 or c[1] != ALTERNATE)
 
 
 def form_toponym(ent: dict[str, Any], text: str, lang: str, gazetteer: Gazetteer) -> Toponym | None:
     """A model mention that is a seat of power, a demonym or an AP abbreviation ("Ky." may come without
     its period: the model's span ends before it)."""
     surface, start, end = ent["text"], ent["start"], ent["end"]
-    written = surface + "." if text[end:end + 1] == "." else surface
+    found = _form_of(surface, surface + "." if text[end:end + 1] == "." else surface, lang, gazetteer)
+    return None if found is None else Toponym(start, end, surface, found[1], False, True, form=found[0])
+
+
+@lru_cache(maxsize=16384)
+def _form_of(surface: str, written: str, lang: str, gazetteer: Gazetteer) -> tuple[str, tuple] | None:
+    """(form, its one candidate) of a mention written so, once per writing."""
     for form, target in ((place_forms.METONYM, place_forms.seat(surface)),
                          (place_forms.DEMONYM, place_forms.demonym(surface, lang)),
                          (place_forms.ABBREVIATION, place_forms.forms().abbreviations.get(written, (None,))[0])):
         place = gazetteer.target(str(target)) if target is not None else None
         if place is not None:
-            return Toponym(start, end, surface, ((place, PRIMARY, frozenset()),), False, True, form=form)
+            return form, ((place, PRIMARY, frozenset()),)
     return None
 
 
@@ -95,10 +107,10 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
     found = [t for t in find(text, lang, gazetteer, tokens)
              if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
              and (_named_country(t) or not place_forms.after_government_body(text, t.start))]
-    model_mentions, model_toponyms = [], []
+    model_mentions, model_toponyms, labels = [], [], place_labels()
     for ent in entities:
         # label_raw that names a place (FAC: buildings); GiNZA's City, Country… too
-        geocoded = ent.get("label_raw") in place_labels() or "relabelled" in ent
+        geocoded = ent.get("label_raw") in labels or "relabelled" in ent
         seat_of_power = ent["label"] == "ORG" and place_forms.seat(ent["text"]) is not None  # "the Kremlin said"
         if ent["label"] in ("MISC", "LOC") and (geocoded or ent["label"] == "MISC") or seat_of_power:
             topo = model_toponym(ent, text, gazetteer, lang)
