@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
 from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
-from pipeline.stages.places.toponyms import MARK, Toponym, Words, _unspaced
+from pipeline.stages.places.toponyms import Toponym, Words, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
 DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"
@@ -187,7 +187,7 @@ def find_forms(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None 
     combining marks (the first word of a form never holds a period)."""
     table, found = forms(), []
     starts, unspaced = _by_first_word(lang)
-    if tokens is not None and (text.isascii() or not MARK.search(text)):
+    if tokens is not None and not tokens.marks:
         words, offsets = tokens.words, tokens.starts
     else:
         matches = list(_WORD.finditer(text))

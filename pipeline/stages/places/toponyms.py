@@ -40,10 +40,12 @@ def _mark_ranges() -> str:
 
 _MARKS = _mark_ranges()
 _WORD = rf"[^\W\d_][\w{_MARKS}]*"
-MARK = re.compile(f"[{_MARKS}]")   # a combining mark: \w alone cuts a word there
+_MARK = re.compile(f"[{_MARKS}]")   # a combining mark: \w alone cuts a word there
 # "U.S." or a word with its apostrophe and hyphen parts; the first letter outside the alternation lets the
 # regex engine skip to the next letter instead of trying both branches at every character (same matches)
 _TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_MARKS}]*(?:['’-]{_WORD})*)")
+# the same words in a text without combining marks, a third faster (no character class of marks to test)
+_PLAIN_TOKEN = re.compile(r"[^\W\d_](?:\.(?:[^\W\d_]\.)+|\w*(?:['’-][^\W\d_]\w*)*)")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
@@ -161,17 +163,20 @@ class Words(NamedTuple):
     words: list[str]
     starts: list[int]
     ends: list[int]
+    marks: bool   # the text has combining marks
 
 
 def words_of(text: str) -> Words:
-    tokens = list(_TOKEN.finditer(text))
-    return Words(list(map(re.Match.group, tokens)), list(map(re.Match.start, tokens)), list(map(re.Match.end, tokens)))
+    marks = not text.isascii() and _MARK.search(text) is not None
+    tokens = list((_TOKEN if marks else _PLAIN_TOKEN).finditer(text))
+    return Words(list(map(re.Match.group, tokens)), list(map(re.Match.start, tokens)),
+                 list(map(re.Match.end, tokens)), marks)
 
 
 def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None) -> list[Toponym]:
     """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
     regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once."""
-    words, starts, ends = tokens or words_of(text)
+    words, starts, ends, _marks = tokens or words_of(text)
     function_words = gazetteer.function_words(lang)
     out: list[Toponym] = []
     count, i = len(words), 0
