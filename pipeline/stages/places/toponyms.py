@@ -194,10 +194,15 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
             i += 1
             continue
         match, reach, limit = None, 1, min(MAX_WORDS, count - i)
-        while reach < limit and _joined(text[ends[i + reach - 1]:starts[i + reach]], words[i + reach]):
-            reach += 1   # the words of one name from here: each pair checked once, not once per span length
+        while reach < limit:   # the words of one name from here: each pair checked once, not once per span length
+            gap, following = text[ends[i + reach - 1]:starts[i + reach]], words[i + reach]
+            # one space or hyphen, then a capitalised word or a particle
+            if not ((gap == " " or gap == "-")
+                    and (following[0].isupper() or following in _PARTICLES or _capitalised(following))):
+                break
+            reach += 1
         for n in range(reach, 0, -1):
-            if n > 1 and not _capitalised(words[i + n - 1]):
+            if n > 1 and not (words[i + n - 1][0].isupper() or _capitalised(words[i + n - 1])):
                 continue
             surface = text[start:ends[i + n - 1]]
             key, candidates = _lookup(surface, gazetteer)
@@ -242,8 +247,3 @@ def _inflected(word: str, lang: str, gazetteer: Gazetteer) -> tuple[int, int, st
 
 def _name_word_in(word: str, function_words: frozenset[str]) -> bool:
     return _capitalised(word) and word.casefold() not in function_words
-
-
-def _joined(gap: str, word: str) -> bool:
-    """The next word belongs to the same name: one space or hyphen before it, and capitalised or a particle."""
-    return (gap == " " or gap == "-") and (_capitalised(word) or word in _PARTICLES)
