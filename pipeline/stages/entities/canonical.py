@@ -142,12 +142,22 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
     label = {key: _vote([mentions[i]["label"] for i in idx]) for key, idx in groups.items()}
     people = [key for key in groups if label[key] == "PER"]
     root = {key: key for key in groups}
-    for i, key in enumerate(people):   # spelling variants of one full name: Volodomyr = Volodymyr Zelensky
-        root[key] = next((other for other in people[:i] if root[other] == other
-                          and _spelling_variants(other, key)), key)
+    # spelling variants of one full name (Volodomyr = Volodymyr Zelensky): only names of as many words and
+    # the same surname can be, so each is compared with the earlier names of its kind alone
+    kinds: dict[tuple[int, str], list[tuple[str, ...]]] = {}
+    for key in people:
+        if len(key) >= 2:
+            earlier = kinds.setdefault((len(key), key[-1]), [])
+            root[key] = next((other for other in earlier if root[other] == other
+                              and _spelling_variants(other, key)), key)
+            earlier.append(key)
     people = [key for key in people if root[key] == key]
+    ending_with: dict[tuple[str, ...], list[tuple[str, ...]]] = {}   # a name's last words -> the longer names
+    for key in people:
+        for size in range(1, len(key)):
+            ending_with.setdefault(key[-size:], []).append(key)
     for short in people:
-        longer = [key for key in people if len(key) > len(short) and key[-len(short):] == short]
+        longer = ending_with.get(short, [])
         # the longest names ending with it; one of them, or it stays on its own
         widest = [key for key in longer if not any(len(o) > len(key) and o[-len(key):] == key for o in longer)]
         if len(widest) == 1:
