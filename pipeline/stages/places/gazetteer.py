@@ -41,6 +41,9 @@ class Place:
     feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state/province, ADM2 county, CONT continent
     population: int
 
+    def __hash__(self) -> int:   # the id is the place (equal places have equal ids): hashed by the lookup caches
+        return self.geonameid
+
     def as_field(self) -> dict:
         return {"geonameid": self.geonameid, "name": self.name, "country_code": self.country_code or None,
                 "admin1": self.admin1 or None, "lat": self.lat, "lon": self.lon,
