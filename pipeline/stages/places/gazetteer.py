@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -180,10 +180,16 @@ class Gazetteer:
         return Place(*row) if row else None
 
 
+_PLACE_FIELDS = tuple(f.name for f in fields(Place))
+
+
 @lru_cache(maxsize=65536)
 def _place(row: tuple) -> Place:
-    """One Place per row of `places`: a place is a candidate of many keys (its names, its country's locales)."""
-    return Place(*row)
+    """One Place per row of `places`: a place is a candidate of many keys (its names, its country's locales).
+    Its attributes set at once (a frozen dataclass's __init__ sets each through object.__setattr__)."""
+    place = object.__new__(Place)
+    place.__dict__.update(zip(_PLACE_FIELDS, row))
+    return place
 
 
 _shared: Gazetteer | None = None
