@@ -139,10 +139,14 @@ def demonym(surface: str, lang: str) -> str | None:
 @lru_cache(maxsize=16384)   # asked of every model mention, several times
 def seat(surface: str) -> int | None:
     key = name_key(surface)
-    for article in ("the ", "la ", "le ", "l'", "el ", "der ", "das "):
-        if key.startswith(article):
-            key = key[len(article):]
+    if key.startswith(_ARTICLES):   # most names have none: one test
+        for article in _ARTICLES:
+            if key.startswith(article):
+                key = key[len(article):]
     return forms().seats.get(key)
+
+
+_ARTICLES = ("the ", "la ", "le ", "l'", "el ", "der ", "das ")
 
 
 _WORD = re.compile(r"[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")

@@ -186,7 +186,7 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
             continue
         i = at
         word, start = words[i], starts[i]
-        if _unspaced(word[0]):
+        if word[0] > "\u303f" and _unspaced(word[0]):   # no call for a Latin or Cyrillic word
             out += find_unspaced(start, word, lang, gazetteer)
             i += 1
             continue
