@@ -246,4 +246,5 @@ def _inflected(word: str, lang: str, gazetteer: Gazetteer) -> tuple[int, int, st
 
 
 def _name_word_in(word: str, function_words: frozenset[str]) -> bool:
-    return _capitalised(word) and word.casefold() not in function_words
+    first = word[0]   # most words beside a name are capitalised or lower-case: no call for them
+    return (first.isupper() or (not first.islower() and _capitalised(word))) and word.casefold() not in function_words
