@@ -128,7 +128,9 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
         support, region_support, total, region_total = context[key]
         at_home = home is not None and len(ranked) > 1 and not topo.form
         memo = (key, id(ranked), at_home)   # `ranked` outlives the loop (in `priors`): its id is its own
-        if memo not in rescorings:
+        if len(ranked) < 2:   # nothing to reorder: only the place is read, never its score
+            rescorings[memo] = (ranked, False)
+        elif memo not in rescorings:
             rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
                                 + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
                                for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
