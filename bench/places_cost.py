@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline.stages.places import gazetteer as gz
 from pipeline.stages.places.forms import warm_up
 from pipeline.stages.places.resolution import add_places
+from pipeline.stages.places import ranking, resolution, toponyms
 from pipeline.stages.places.toponyms import _evidence_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,9 @@ def clear_caches() -> None:
     from pipeline.stages.entities import canonical
     from pipeline.stages.places import forms
 
-    for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, canonical._fold, _evidence_of,
+    for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, gz._place, canonical._fold,
+                   canonical._shape, _evidence_of, toponyms._lookup, toponyms._inflected, ranking._unqualified,
+                   resolution._model_candidates, resolution._form_of,
                    forms.seat, forms.honorific,
                    getattr(canonical.parse, "cache_clear", None) and canonical.parse):
         if cached is not None:

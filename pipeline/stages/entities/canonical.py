@@ -122,9 +122,15 @@ def _vote(labels: Sequence[str]) -> str:
 def _fullness(name: str, key: tuple[str, ...], frequency: int, first: int) -> tuple:
     """Sort key of a surface form, fullest first: more words of the name, no extra words (an article, a
     possessive), accents kept, more frequent, not in capitals (a LONDON dateline), capitalised, seen first."""
+    words, accents, capitals, lower_case = _shape(name)
+    return (-len(key), words - len(key), -accents, -frequency, capitals, lower_case, first)
+
+
+@lru_cache(maxsize=65536)
+def _shape(name: str) -> tuple[int, int, bool, bool]:
+    """What _fullness reads of the form itself, once per form: articles repeat their names."""
     accents = sum(1 for ch in unicodedata.normalize("NFD", name) if unicodedata.combining(ch))
-    return (-len(key), len(_WORD.findall(name)) - len(key), -accents, -frequency, name.isupper(),
-            not name[:1].isupper(), first)
+    return len(_WORD.findall(name)), accents, name.isupper(), not name[:1].isupper()
 
 
 def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
@@ -136,12 +142,22 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
     label = {key: _vote([mentions[i]["label"] for i in idx]) for key, idx in groups.items()}
     people = [key for key in groups if label[key] == "PER"]
     root = {key: key for key in groups}
-    for i, key in enumerate(people):   # spelling variants of one full name: Volodomyr = Volodymyr Zelensky
-        root[key] = next((other for other in people[:i] if root[other] == other
-                          and _spelling_variants(other, key)), key)
+    # spelling variants of one full name (Volodomyr = Volodymyr Zelensky): only names of as many words and
+    # the same surname can be, so each is compared with the earlier names of its kind alone
+    kinds: dict[tuple[int, str], list[tuple[str, ...]]] = {}
+    for key in people:
+        if len(key) >= 2:
+            earlier = kinds.setdefault((len(key), key[-1]), [])
+            root[key] = next((other for other in earlier if root[other] == other
+                              and _spelling_variants(other, key)), key)
+            earlier.append(key)
     people = [key for key in people if root[key] == key]
+    ending_with: dict[tuple[str, ...], list[tuple[str, ...]]] = {}   # a name's last words -> the longer names
+    for key in people:
+        for size in range(1, len(key)):
+            ending_with.setdefault(key[-size:], []).append(key)
     for short in people:
-        longer = [key for key in people if len(key) > len(short) and key[-len(short):] == short]
+        longer = ending_with.get(short, [])
         # the longest names ending with it; one of them, or it stays on its own
         widest = [key for key in longer if not any(len(o) > len(key) and o[-len(key):] == key for o in longer)]
         if len(widest) == 1:
@@ -155,7 +171,7 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
         forms: dict[str, list] = {}   # surface form -> [its key, frequency, first mention]
         for i in idx:
             forms.setdefault(parsed[i][1], [parsed[i][0], 0, i])[1] += 1
-        name = min(forms, key=lambda f: _fullness(f, *forms[f]))
+        name = next(iter(forms)) if len(forms) == 1 else min(forms, key=lambda f: _fullness(f, *forms[f]))
         entries.append(({"name": name, "label": _vote([mentions[i]["label"] for i in idx]), "count": len(idx)},
                         idx))
     entries.sort(key=lambda e: (-e[0]["count"], e[0]["name"].casefold(), e[0]["name"]))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
 from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
-from pipeline.stages.places.toponyms import Toponym, _unspaced
+from pipeline.stages.places.toponyms import Toponym, Words, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
 DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"
@@ -139,10 +139,14 @@ def demonym(surface: str, lang: str) -> str | None:
 @lru_cache(maxsize=16384)   # asked of every model mention, several times
 def seat(surface: str) -> int | None:
     key = name_key(surface)
-    for article in ("the ", "la ", "le ", "l'", "el ", "der ", "das "):
-        if key.startswith(article):
-            key = key[len(article):]
+    if key.startswith(_ARTICLES):   # most names have none: one test
+        for article in _ARTICLES:
+            if key.startswith(article):
+                key = key[len(article):]
     return forms().seats.get(key)
+
+
+_ARTICLES = ("the ", "la ", "le ", "l'", "el ", "der ", "das ")
 
 
 _WORD = re.compile(r"[^\W\d_][\w]*(?:['’-][^\W\d_]\w*)*")
@@ -181,20 +185,27 @@ def _toponym(start: int, end: int, text: str, place, form: str) -> Toponym:
     return Toponym(start, end, text[start:end], ((place, PRIMARY, frozenset()),), False, True, form=form)
 
 
-def find_forms(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
-    """Demonyms, abbreviations and seats of power in the text, in text order, never overlapping."""
+def find_forms(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None) -> list[Toponym]:
+    """Demonyms, abbreviations and seats of power in the text, in text order, never overlapping. `tokens`:
+    the text's words as toponyms.find reads them, the same as this module's _WORD in a text without
+    combining marks (the first word of a form never holds a period)."""
     table, found = forms(), []
     starts, unspaced = _by_first_word(lang)
-    words = list(_WORD.finditer(text))   # only the words that open a form get a Python step
-    for m in compress(words, map(starts.__contains__, map(str.casefold, map(re.Match.group, words)))):
-        for written, kind in starts[m.group().casefold()]:
-            end = m.start() + len(written)
-            if text[m.start():end].casefold() == written and not text[end:end + 1].isalnum():
-                if kind == DEMONYM and lang in _LOWER_CASE_ADJECTIVES and _names_start(text, m.start(), end):
+    if tokens is not None and not tokens.marks:
+        words, offsets = tokens.words, tokens.starts
+    else:
+        matches = list(_WORD.finditer(text))
+        words, offsets = list(map(re.Match.group, matches)), list(map(re.Match.start, matches))
+    # only the words that open a form get a Python step
+    for word, at in compress(zip(words, offsets), map(starts.__contains__, map(str.casefold, words))):
+        for written, kind in starts[word.casefold()]:
+            end = at + len(written)
+            if text[at:end].casefold() == written and not text[end:end + 1].isalnum():
+                if kind == DEMONYM and lang in _LOWER_CASE_ADJECTIVES and _names_start(text, at, end):
                     break   # "Europäischen Union", "Deutsche Bank": an adjective written capitalised opens a name
-                target = seat(text[m.start():end]) if kind == METONYM else demonym(text[m.start():end], lang)
+                target = seat(text[at:end]) if kind == METONYM else demonym(text[at:end], lang)
                 if target is not None:
-                    found.append(_toponym(m.start(), end, text, gazetteer.target(str(target)), kind))
+                    found.append(_toponym(at, end, text, gazetteer.target(str(target)), kind))
                     break
     for written in unspaced:   # "白宫", "ホワイトハウス": a substring search each, a few of them
         at = text.find(written)

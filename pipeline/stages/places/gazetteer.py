@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +40,9 @@ class Place:
     feature_class: str   # P populated place, A country/region, L continent
     feature_code: str    # PPLC capital, PPL city, PCLI country, ADM1 state/province, ADM2 county, CONT continent
     population: int
+
+    def __hash__(self) -> int:   # the id is the place (equal places have equal ids): hashed by the lookup caches
+        return self.geonameid
 
     def as_field(self) -> dict:
         return {"geonameid": self.geonameid, "name": self.name, "country_code": self.country_code or None,
@@ -78,22 +81,12 @@ class Gazetteer:
         key as a localised country name)."""
         if not self._may_have(key):   # most capitalised words are no place: no query for them
             return ()
+        # a row per place: its best kind of name and its locales gathered by SQLite (a country's name has
+        # dozens of rows, one per locale), in the order of the names' primary key
         rows = self._db().execute(
-            "SELECT p.*, n.kind, n.lang FROM names n JOIN places p USING (geonameid) WHERE n.key = ?",
-            (key,)).fetchall()
-        if not rows:   # most capitalised words are no place
-            return ()
-        kinds: dict[int, int] = {}
-        langs: dict[int, set[str]] = {}
-        places: dict[int, Place] = {}
-        for row in rows:   # a row per (place, kind, locale): a country's name has dozens of one place
-            gid = row[0]
-            if gid not in places:
-                places[gid], kinds[gid], langs[gid] = Place(*row[:9]), row[9], {row[10]}
-            else:
-                kinds[gid] = min(kinds[gid], row[9])
-                langs[gid].add(row[10])
-        return tuple((p, kinds[gid], frozenset(langs[gid])) for gid, p in places.items())
+            "SELECT p.*, min(n.kind), group_concat(n.lang, char(31)) FROM names n JOIN places p USING (geonameid)"
+            " WHERE n.key = ? GROUP BY n.geonameid ORDER BY n.geonameid", (key,)).fetchall()
+        return tuple((_place(row[:9]), row[9], frozenset(row[10].split("\x1f"))) for row in rows)
 
     @lru_cache(maxsize=1)
     def key_trie(self):
@@ -185,6 +178,18 @@ class Gazetteer:
     def place(self, geonameid: int) -> Place | None:
         row = self._db().execute("SELECT * FROM places WHERE geonameid = ?", (geonameid,)).fetchone()
         return Place(*row) if row else None
+
+
+_PLACE_FIELDS = tuple(f.name for f in fields(Place))
+
+
+@lru_cache(maxsize=65536)
+def _place(row: tuple) -> Place:
+    """One Place per row of `places`: a place is a candidate of many keys (its names, its country's locales).
+    Its attributes set at once (a frozen dataclass's __init__ sets each through object.__setattr__)."""
+    place = object.__new__(Place)
+    place.__dict__.update(zip(_PLACE_FIELDS, row))
+    return place
 
 
 _shared: Gazetteer | None = None

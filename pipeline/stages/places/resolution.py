@@ -3,148 +3,30 @@
 Mentions are the model's LOC/GPE entities plus gazetteer matches (pipeline/stages/places/toponyms.py): in a
 language with no NER model all of them, in French/English only those the model missed that are
 unambiguous. Each gets `place` {geonameid, name, country_code, admin1, lat, lon, feature_class, population}
-or `place: null` with `place_reason`. Disambiguation scores each candidate by population, the kind of name
-(a country's name, the place's own name before an alternate one), a "Paris, Texas" qualifier, capital
-status, and the countries the rest of the article is about (a first pass on the mentions that need no
-context). The record gets `places` (unique places, most mentioned first) and `countries` (ISO codes with
-mention counts; `focus` marks those with at least half the top country's mentions).
+or `place: null` with `place_reason`; the candidates are ranked in pipeline/stages/places/ranking.py. The
+record gets `places` (unique places, most mentioned first) and `countries` (ISO codes with mention counts;
+`focus` marks those with at least half the top country's mentions).
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
-import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any, Sequence
 
 from pipeline.stages.entities.adapters import own_models, place_labels
 from pipeline.stages.entities.canonical import canonicalise
 from pipeline.stages.places import forms as place_forms
 from pipeline.stages.places.arbitration import arbitrate
-from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key, shared
+from pipeline.stages.places.gazetteer import ALTERNATE, PRIMARY, Gazetteer, Place, name_key, shared
 from pipeline.stages.places.forms import find_forms
 from pipeline.stages.places.inflection import variants
+from pipeline.stages.places.ranking import rank
 from pipeline.stages.places.source_home import Home
-from pipeline.stages.places.toponyms import MIN_POPULATION, Toponym, find
+from pipeline.stages.places.toponyms import MIN_POPULATION, Toponym, find, words_of
 
-_QUALIFIER = re.compile(r",\s*((?:[A-Z]\.){2,}|[A-Z][\w.]*(?: [A-Z][\w.]*){0,2})")
-CONTEXT_WEIGHT = 1.5  # a country's share of the other mentions, in orders of magnitude of population
-REGION_WEIGHT = 1.0   # the same for a first-level region (Parkland among places of Florida)
-BIG_CITY, REGION_OF_CITY_PENALTY = 1_000_000, 3.0
-OTHER_NAME_PENALTY = 1.5
-_US_STATE_CODE = re.compile(r"[A-Z]{2}")
 _MENTION_SUFFIXES = ("'s", " state", " province", " region")
-
-
-def _qualifier(text: str, end: int, gazetteer: Gazetteer) -> set[tuple[str, str]]:
-    """("US", "TX") / ("DE", "") pairs named right after a mention: "Paris, Texas", "Paris, TX", "Essen, Germany"."""
-    match = _QUALIFIER.match(text, end)
-    if not match:
-        return set()
-    word = match.group(1)
-    abbreviation = place_forms.forms().abbreviations.get(word if word.endswith(".") else word + ".")
-    if abbreviation:   # "Charleston, W.Va.", "London, Ont."
-        code, _, admin1 = abbreviation[0].partition("-")
-        return {(code, admin1)}
-    if _US_STATE_CODE.fullmatch(word):
-        return {("US", word)}
-    return {(p.country_code, p.admin1 if p.feature_code.startswith("ADM") else "")
-            for p, _kind, _lang in gazetteer.candidates(name_key(word)) if p.feature_class == "A"}
-
-
-def _prior(candidate: tuple[Place, int, frozenset[str]], lang: str, qualifier: set[tuple[str, str]]) -> float:
-    place, kind, name_langs = candidate
-    score = math.log10(place.population + 10)
-    if place.feature_code == "PCLI":  # a country's name in another language: "Granada" is Grenada in crh
-        score += 3.0 if kind != LOCALISED or {lang, "en"} & name_langs else -1.0
-    elif place.feature_code == "CONT":
-        score += 2.5
-    elif place.feature_code.startswith("ADM"):  # a region's population is its towns': "Washington" is D.C.
-        score -= 0.5
-    elif place.feature_code == "PPLC":
-        score += 1.5
-    if kind == ALTERNATE:
-        score -= 1.0
-    if (place.country_code, place.admin1) in qualifier:
-        score += 6.0
-    elif (place.country_code, "") in qualifier:
-        score += 4.0
-    return score
-
-
-def _priors(candidates, lang: str, qualifier: set[tuple[str, str]]) -> list[tuple[float, Place]]:
-    """Candidates with their prior scores, best first. A region named like a city of a million people
-    inside it is, named alone, the city: "New York", "Tokyo", "São Paulo"."""
-    big_cities = {(p.country_code, p.admin1) for p, _kind, _lang in candidates
-                  if p.feature_class == "P" and p.population >= BIG_CITY}
-    # a town's own name before another's former name: "Salisbury" is Wiltshire's, not Harare
-    own_name_town = any(k != ALTERNATE and p.feature_class == "P" and p.population >= MIN_POPULATION
-                        for p, k, _lang in candidates)
-    scored = [(_prior(c, lang, qualifier)
-               - (REGION_OF_CITY_PENALTY if c[0].feature_code.startswith("ADM")
-                  and (c[0].country_code, c[0].admin1) in big_cities else 0.0)
-               - (OTHER_NAME_PENALTY if own_name_town and c[1] == ALTERNATE else 0.0), c[0])
-              for c in candidates]
-    return sorted(scored, key=lambda sc: (-sc[0], sc[1].geonameid))
-
-
-def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer,
-         home: Home | None = None) -> list[Place | None]:
-    """The chosen place of each mention (None: no candidate, or a needs-context match without support);
-    `home`, the source's, weighs in where candidates compete (the mention's `by_home` says it decided)."""
-    priors, qualified = [], []
-    for topo in toponyms:
-        qualifier = _qualifier(text, topo.end, gazetteer)
-        qualified.append(bool(qualifier))
-        priors.append(_priors(topo.candidates, lang, qualifier))
-    # first pass: the countries of the mentions that are clear on their own
-    countries: Counter[str] = Counter()
-    regions: Counter[tuple[str, str]] = Counter()  # first-level regions: a state, the state of a town
-    contributed: dict[int, Place] = {}
-    by_name: dict[str, Counter] = {}   # what each name contributed: a name repeated is no evidence for itself
-    for topo, ranked in zip(toponyms, priors):
-        if not ranked or topo.needs_context:
-            continue
-        best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
-        if best[1].feature_class in "AL" or second is None or best[0] - second[0] >= 1.0:
-            contributed[id(topo)] = best[1]
-            countries[best[1].country_code] += 1
-            own = by_name.setdefault(topo.key, Counter())
-            own[best[1].country_code] += 1
-            if best[1].admin1:
-                regions[(best[1].country_code, best[1].admin1)] += 1
-                own[(best[1].country_code, best[1].admin1)] += 1
-    chosen: list[Place | None] = []
-    context: dict[str, tuple] = {}
-    for topo, ranked, has_qualifier in zip(toponyms, priors, qualified):
-        if topo.key not in context:   # the same for every mention of a name
-            own = by_name.get(topo.key, Counter())
-            support, region_support = _others(countries, own), _others(regions, own)
-            context[topo.key] = (support, region_support, sum(support.values()) or 1,
-                                 sum(region_support.values()) or 1)
-        support, region_support, total, region_total = context[topo.key]
-        rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
-                            + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
-                           for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
-        if home is not None and len(rescored) > 1 and not topo.form:
-            at_home = sorted(((s + home.weight(p.country_code, p.admin1), p) for s, p in rescored),
-                             key=lambda sc: (-sc[0], sc[1].geonameid))
-            topo.by_home = at_home[0][1] != rescored[0][1]
-            rescored = at_home
-        if not rescored or (topo.needs_context and not has_qualifier
-                            and rescored[0][1].country_code not in support):
-            chosen.append(None)
-            continue
-        chosen.append(rescored[0][1])
-    return chosen
-
-
-def _others(counts: Counter, own: Counter) -> dict:
-    """The article's context without what the mention's name contributed (every mention of it)."""
-    if not own:   # most names contributed nothing (counts are all positive)
-        return dict(counts)
-    return {k: n - own[k] for k, n in counts.items() if n - own[k] > 0}
 
 
 def population_baseline(candidates) -> Place | None:
@@ -153,10 +35,16 @@ def population_baseline(candidates) -> Place | None:
 
 
 def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer, lang: str = "en") -> Toponym:
-    surface = ent["text"]
     form = form_toponym(ent, text, lang, gazetteer)
     if form is not None:
         return form
+    return Toponym(ent["start"], ent["end"], ent["text"], _model_candidates(ent["text"], lang, gazetteer),
+                   needs_context=False, strong=True)
+
+
+@lru_cache(maxsize=16384)
+def _model_candidates(surface: str, lang: str, gazetteer: Gazetteer) -> tuple:
+    """The candidates of a model's mention, once per mention written so."""
     candidates = ()
     for key in _lookup_keys(name_key(surface)):
         candidates = gazetteer.candidates(key)
@@ -166,22 +54,27 @@ def model_toponym(ent: dict[str, Any], text: str, gazetteer: Gazetteer, lang: st
         candidates = max((gazetteer.candidates(key) for _o, _n, key in variants(surface, lang)),
                          key=lambda found: max((c[0].population for c in found), default=-1), default=())
     # a village known by another name ("Wash" is Vaše): not what a story means
-    candidates = tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
-                       or c[1] != ALTERNATE)
-    return Toponym(ent["start"], ent["end"], surface, candidates, needs_context=False, strong=True)
+    return tuple(c for c in candidates if c[0].feature_class != "P" or c[0].population >= MIN_POPULATION
+                 or c[1] != ALTERNATE)
 
 
 def form_toponym(ent: dict[str, Any], text: str, lang: str, gazetteer: Gazetteer) -> Toponym | None:
     """A model mention that is a seat of power, a demonym or an AP abbreviation ("Ky." may come without
     its period: the model's span ends before it)."""
     surface, start, end = ent["text"], ent["start"], ent["end"]
-    written = surface + "." if text[end:end + 1] == "." else surface
+    found = _form_of(surface, surface + "." if text[end:end + 1] == "." else surface, lang, gazetteer)
+    return None if found is None else Toponym(start, end, surface, found[1], False, True, form=found[0])
+
+
+@lru_cache(maxsize=16384)
+def _form_of(surface: str, written: str, lang: str, gazetteer: Gazetteer) -> tuple[str, tuple] | None:
+    """(form, its one candidate) of a mention written so, once per writing."""
     for form, target in ((place_forms.METONYM, place_forms.seat(surface)),
                          (place_forms.DEMONYM, place_forms.demonym(surface, lang)),
                          (place_forms.ABBREVIATION, place_forms.forms().abbreviations.get(written, (None,))[0])):
         place = gazetteer.target(str(target)) if target is not None else None
         if place is not None:
-            return Toponym(start, end, surface, ((place, PRIMARY, frozenset()),), False, True, form=form)
+            return form, ((place, PRIMARY, frozenset()),)
     return None
 
 
@@ -208,15 +101,16 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
     gazetteer = gazetteer or shared()
     entities, changed = arbitrate(entities, text, lang, gazetteer)
     taken = sorted((e["start"], e["end"]) for e in entities)
-    forms = [t for t in find_forms(text, lang, gazetteer) if not _overlaps(t, taken)]
+    tokens = words_of(text)   # read by both finders
+    forms = [t for t in find_forms(text, lang, gazetteer, tokens) if not _overlaps(t, taken)]
     taken = sorted(taken + [(t.start, t.end) for t in forms])
-    found = [t for t in find(text, lang, gazetteer)
+    found = [t for t in find(text, lang, gazetteer, tokens)
              if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
              and (_named_country(t) or not place_forms.after_government_body(text, t.start))]
-    model_mentions, model_toponyms = [], []
+    model_mentions, model_toponyms, labels = [], [], place_labels()
     for ent in entities:
         # label_raw that names a place (FAC: buildings); GiNZA's City, Country… too
-        geocoded = ent.get("label_raw") in place_labels() or "relabelled" in ent
+        geocoded = ent.get("label_raw") in labels or "relabelled" in ent
         seat_of_power = ent["label"] == "ORG" and place_forms.seat(ent["text"]) is not None  # "the Kremlin said"
         if ent["label"] in ("MISC", "LOC") and (geocoded or ent["label"] == "MISC") or seat_of_power:
             topo = model_toponym(ent, text, gazetteer, lang)
@@ -258,11 +152,12 @@ def one_sense_per_article(toponyms: Sequence[Toponym], places: list[Place | None
     """A name resolved once is the same place for the rest of the article: its mentions take the place
     most of them resolved to (the first of equals)."""
     chosen: dict[str, Counter] = {}
-    for topo, place in zip(toponyms, places):
+    keys = [topo.key for topo in toponyms]
+    for topo, key, place in zip(toponyms, keys, places):
         if place is not None and not topo.form:
-            chosen.setdefault(topo.key, Counter())[place] += 1
-    return [chosen[t.key].most_common(1)[0][0] if not t.form and t.key in chosen else p
-            for t, p in zip(toponyms, places)]
+            chosen.setdefault(key, Counter())[place] += 1
+    sense = {key: counts.most_common(1)[0][0] for key, counts in chosen.items()}   # once per name
+    return [sense[key] if not t.form and key in sense else p for t, key, p in zip(toponyms, keys, places)]
 
 
 def summaries(entities: Sequence[dict[str, Any]], gazetteer: Gazetteer | None = None) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 from functools import lru_cache
 from itertools import compress
-from operator import itemgetter, not_
+from operator import not_
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
@@ -37,10 +38,14 @@ def _mark_ranges() -> str:
     return "".join(ranges)
 
 
-_WORD = rf"[^\W\d_][\w{_mark_ranges()}]*"
+_MARKS = _mark_ranges()
+_WORD = rf"[^\W\d_][\w{_MARKS}]*"
+_MARK = re.compile(f"[{_MARKS}]")   # a combining mark: \w alone cuts a word there
 # "U.S." or a word with its apostrophe and hyphen parts; the first letter outside the alternation lets the
 # regex engine skip to the next letter instead of trying both branches at every character (same matches)
-_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_mark_ranges()}]*(?:['’-]{_WORD})*)")
+_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_MARKS}]*(?:['’-]{_WORD})*)")
+# the same words in a text without combining marks, a third faster (no character class of marks to test)
+_PLAIN_TOKEN = re.compile(r"[^\W\d_](?:\.(?:[^\W\d_]\.)+|\w*(?:['’-][^\W\d_]\w*)*)")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
@@ -153,44 +158,59 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
     return needs_context, unambiguous and not needs_context
 
 
-def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
+class Words(NamedTuple):
+    """A text's words (_TOKEN) with their offsets, in lists made in C: read by find and forms.find_forms."""
+    words: list[str]
+    starts: list[int]
+    ends: list[int]
+    marks: bool   # the text has combining marks
+
+
+def words_of(text: str) -> Words:
+    marks = not text.isascii() and _MARK.search(text) is not None
+    tokens = list((_TOKEN if marks else _PLAIN_TOKEN).finditer(text))
+    return Words(list(map(re.Match.group, tokens)), list(map(re.Match.start, tokens)),
+                 list(map(re.Match.end, tokens)), marks)
+
+
+def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None) -> list[Toponym]:
     """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
     regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once."""
-    tokens = list(_TOKEN.finditer(text))
-    function_words, candidates_of = gazetteer.function_words(lang), gazetteer.candidates
+    words, starts, ends, _marks = tokens or words_of(text)
+    function_words = gazetteer.function_words(lang)
     out: list[Toponym] = []
-    count, i = len(tokens), 0
+    count, i = len(words), 0
     # most words are lower-case: nothing more to ask of them, and they are skipped without a Python step each
-    for at in compress(range(count), map(not_, map(str.islower, map(itemgetter(0), map(re.Match.group, tokens))))):
+    for at in compress(range(count), map(not_, map(str.islower, words))):
         if at < i:   # inside the name just found
             continue
         i = at
-        word = tokens[i].group()
-        start = tokens[i].start()
-        if _unspaced(word[0]):
+        word, start = words[i], starts[i]
+        if word[0] > "\u303f" and _unspaced(word[0]):   # no call for a Latin or Cyrillic word
             out += find_unspaced(start, word, lang, gazetteer)
             i += 1
             continue
-        if not _capitalised(word):
+        if not (word[0].isupper() or _capitalised(word)):
             i += 1
             continue
         match, reach, limit = None, 1, min(MAX_WORDS, count - i)
-        while reach < limit and _joined_pair(text, tokens[i + reach - 1], tokens[i + reach]):
-            reach += 1   # the words of one name from here: each pair checked once, not once per span length
+        while reach < limit:   # the words of one name from here: each pair checked once, not once per span length
+            gap, following = text[ends[i + reach - 1]:starts[i + reach]], words[i + reach]
+            # one space or hyphen, then a capitalised word or a particle
+            if not ((gap == " " or gap == "-")
+                    and (following[0].isupper() or following in _PARTICLES or _capitalised(following))):
+                break
+            reach += 1
         for n in range(reach, 0, -1):
-            last = tokens[i + n - 1]
-            if n > 1 and not _capitalised(last.group()):
+            if n > 1 and not (words[i + n - 1][0].isupper() or _capitalised(words[i + n - 1])):
                 continue
-            surface = text[start:last.end()]
-            key = name_key(surface)
-            candidates = candidates_of(key)
+            surface = text[start:ends[i + n - 1]]
+            key, candidates = _lookup(surface, gazetteer)
             if candidates:
                 match = (n, surface, key, candidates)
                 break
         if match is None:   # an inflected form: "Москве", "İstanbul'da", "بالقاهرة"
-            found = max(((offset, length, key, candidates_of(key)) for offset, length, key in variants(word, lang)
-                         if candidates_of(key)), default=None,   # the biggest place: "России", not Ross
-                        key=lambda v: max(c[0].population for c in v[3]))
+            found = _inflected(word, lang, gazetteer)
             if found is None:
                 i += 1
                 continue
@@ -198,14 +218,12 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
             start, surface = start + offset, text[start + offset:start + offset + length]
             match = (1, surface, key, candidates)
         n, surface, key, candidates = match
-        before, after = (tokens[i - 1] if i else None), (tokens[i + n] if i + n < count else None)
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
         inside_longer_name = word[0].isupper() and (   # caseless scripts: every word looks like a name
-            (before is not None and text[before.end():start] == " "
-             and _name_word_in(before.group(), function_words)
-             and not _SENTENCE_END.search(text[max(0, before.start() - 3):before.start()]))
-            or (after is not None and text[tokens[i + n - 1].end():after.start()] == " "
-                and _name_word_in(after.group(), function_words)))
+            (i and text[ends[i - 1]:start] == " " and _name_word_in(words[i - 1], function_words)
+             and not _SENTENCE_END.search(text[max(0, starts[i - 1] - 3):starts[i - 1]]))
+            or (i + n < count and text[ends[i + n - 1]:starts[i + n]] == " "
+                and _name_word_in(words[i + n], function_words)))
         evidence = None if inside_longer_name else _evidence_of(lang, surface, key, sentence_start, gazetteer)
         if evidence is not None:
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
@@ -213,11 +231,20 @@ def find(text: str, lang: str, gazetteer: Gazetteer) -> list[Toponym]:
     return out
 
 
+@lru_cache(maxsize=32768)
+def _lookup(surface: str, gazetteer: Gazetteer) -> tuple[str, tuple]:
+    """(name key, candidates) of a span: once per span written so, as articles repeat their names."""
+    key = name_key(surface)
+    return key, gazetteer.candidates(key)
+
+
+@lru_cache(maxsize=32768)
+def _inflected(word: str, lang: str, gazetteer: Gazetteer) -> tuple[int, int, str, tuple] | None:
+    """(offset, length, key, candidates) of the biggest place an inflected word may name: "России", not Ross."""
+    found = [(offset, length, key, gazetteer.candidates(key)) for offset, length, key in variants(word, lang)]
+    return max((f for f in found if f[3]), default=None, key=lambda v: max(c[0].population for c in v[3]))
+
+
 def _name_word_in(word: str, function_words: frozenset[str]) -> bool:
-    return _capitalised(word) and word.casefold() not in function_words
-
-
-def _joined_pair(text: str, left: re.Match, right: re.Match) -> bool:
-    """Two words of one name: separated by one space or hyphen, the second capitalised or a particle."""
-    word = right.group()
-    return text[left.end():right.start()] in (" ", "-") and (_capitalised(word) or word in _PARTICLES)
+    first = word[0]   # most words beside a name are capitalised or lower-case: no call for them
+    return (first.isupper() or (not first.islower() and _capitalised(word))) and word.casefold() not in function_words
