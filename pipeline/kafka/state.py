@@ -78,26 +78,31 @@ def load_dedup_index(settings: Settings, partition: int, bootstrap: str | None =
     return RebuiltIndex(index, end["offset"], read, snapshot and snapshot.covers, snapshot and snapshot.taken_at)
 
 
+def _read_back(settings: Settings, kind: str, bootstrap: str | None = None):
+    """(key, value) of every record on an output topic over the last NEWSFEED_READBACK_HOURS, every partition."""
+    since = time.time() - readback_window(settings)
+    for partition in range(partitions_of(settings, kind)):
+        for _offset, key, value in read_partition(bootstrap or settings.broker, settings, settings.topic(kind),
+                                                  partition, since=since):
+            yield key, value
+
+
 def written_ids(settings: Settings, kind: str, bootstrap: str | None = None) -> set[str]:
-    """Ids on an output topic (`enriched`, `duplicates`) over the last NEWSFEED_READBACK_HOURS, every
-    partition: a re-delivered record among them is not written again. Records are keyed by id: the ~8 kB
-    value is parsed only when a producer left the key out."""
-    return {key.decode() if key else orjson.loads(value)["id"] for partition in range(partitions_of(settings, kind))
-            for _o, key, value in read_partition(bootstrap or settings.broker, settings, settings.topic(kind),
-                                                 partition, since=time.time() - readback_window(settings))}
+    """Ids on an output topic (`enriched`, `duplicates`) over the read-back window: a re-delivered record among
+    them is not written again. Records are keyed by id: the ~8 kB value is parsed only when a producer left the
+    key out."""
+    return {key.decode() if key else orjson.loads(value)["id"] for key, value in _read_back(settings, kind, bootstrap)}
 
 
 def dead_lettered_inputs(settings: Settings, bootstrap: str | None = None) -> set[tuple[str, str, int, int]]:
-    """(stage, topic, partition, offset) of every input dead-lettered over the last NEWSFEED_READBACK_HOURS:
-    an input read again after a crash, and failing again, is not dead-lettered twice. By the input's place,
-    not its key: two different bad messages under one key are two dead letters."""
+    """(stage, topic, partition, offset) of every input dead-lettered over the read-back window: an input read
+    again after a crash, and failing again, is not dead-lettered twice. By the input's place, not its key: two
+    different bad messages under one key are two dead letters."""
     found = set()
-    for partition in range(partitions_of(settings, "deadletter")):
-        for _o, _key, value in read_partition(bootstrap or settings.broker, settings, settings.topic("deadletter"),
-                                              partition, since=time.time() - readback_window(settings)):
-            letter = orjson.loads(value)
-            source = letter.get("source") or {}
-            found.add((letter.get("stage"), source.get("topic"), source.get("partition"), source.get("offset")))
+    for _key, value in _read_back(settings, "deadletter", bootstrap):
+        letter = orjson.loads(value)
+        source = letter.get("source") or {}
+        found.add((letter.get("stage"), source.get("topic"), source.get("partition"), source.get("offset")))
     return found
 
 

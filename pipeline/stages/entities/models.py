@@ -70,11 +70,11 @@ def is_installed(package: str) -> bool:
 def automatic(packages: tuple[str, ...] | None = None) -> dict[str, str]:
     """language -> best installed package by the preference order."""
     best: dict[str, tuple[tuple[int, int], str]] = {}
-    for package in installed_packages() if packages is None else packages:
+    installed = installed_packages() if packages is None else packages
+    for package in installed:
         ranked = rank(package)
         if ranked and (ranked[0] not in best or ranked[1] < best[ranked[0]][0]):
             best[ranked[0]] = (ranked[1], package)
-    installed = installed_packages() if packages is None else packages
     stand_ins = {lang: package for lang, package in STAND_INS.items() if lang not in best and package in installed}
     return dict(sorted({**{lang: package for lang, (_key, package) in best.items()}, **stand_ins}.items()))
 

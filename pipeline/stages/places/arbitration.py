@@ -61,8 +61,9 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
               gazetteer: Gazetteer) -> tuple[list[dict[str, Any]], int]:
     """(entities, how many changed): honorific places dropped, labels changed in place."""
     kept = [e for e in entities if not (e.get("label_raw") in PLACE_LABELS and place_forms.honorific(e["text"], lang))]
+    changed = len(entities) - len(kept)
     split = [part for e in kept for part in _split_leading_place(e, lang, gazetteer)]
-    changed, kept = len(entities) - len(kept) + len(split) - len(kept), split
+    changed, kept = changed + len(split) - len(kept), split   # a span cut in two: one change
     people = [name_key(e["text"]).split() for e in kept if e["label"] == "PER"]
     surnames = {words[-1] for words in people if len(words) >= 2}
     for ent in kept:

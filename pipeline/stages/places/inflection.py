@@ -29,6 +29,7 @@ _POLISH_ALTERNATIONS = (("szech", "chy"), ("czech", "cy"), ("sce", "ska"), ("dzi
 # a stem in -й: "Дубая" Дубай, "Китае" Китай; Ukrainian -ї ("Китаї", "Парагваї")
 _RUSSIAN_ALTERNATIONS = (("ая", "ай"), ("аю", "ай"), ("ае", "ай"), ("ем", "ей"))
 _UKRAINIAN_ALTERNATIONS = (("ая", "ай"), ("аю", "ай"), ("аї", "ай"), ("уї", "уй"))
+_ALTERNATIONS = {"pl": _POLISH_ALTERNATIONS, "ru": _RUSSIAN_ALTERNATIONS, "uk": _UKRAINIAN_ALTERNATIONS}
 _ARABIC_CLITICS = ("وبال", "فبال", "وال", "فال", "بال", "كال", "لل", "و", "ف", "ب", "ل", "ك")
 _KOREAN_PARTICLES = ("에서는", "에서", "으로", "에게", "에는", "과", "와", "의", "은", "는", "이", "가", "을", "를", "로", "에", "도")
 
@@ -68,7 +69,7 @@ def variants(word: str, lang: str) -> list[tuple[int, int, str]]:
                 stem = lower[:-len(ending)]
                 out += [(0, len(word), name_key(stem + nominative)) for nominative in _NOMINATIVE
                         if stem + nominative != lower]
-        alternations = {"pl": _POLISH_ALTERNATIONS, "ru": _RUSSIAN_ALTERNATIONS, "uk": _UKRAINIAN_ALTERNATIONS}.get(lang, ())
-        out += [(0, len(word), name_key(lower[:-len(ending)] + nominative)) for ending, nominative in alternations
+        out += [(0, len(word), name_key(lower[:-len(ending)] + nominative))
+                for ending, nominative in _ALTERNATIONS.get(lang, ())
                 if lower.endswith(ending) and len(lower) - len(ending) >= 3]
     return out

@@ -99,7 +99,6 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     # first pass: the countries of the mentions that are clear on their own
     countries: Counter[str] = Counter()
     regions: Counter[tuple[str, str]] = Counter()  # first-level regions: a state, the state of a town
-    contributed: dict[int, Place] = {}
     by_name: dict[str, dict] = {}   # what each name contributed: a name repeated is no evidence for itself
     keys = [topo.key for topo in toponyms]
     for topo, key, ranked in zip(toponyms, keys, priors):
@@ -107,7 +106,6 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
             continue
         best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         if best[1].feature_class in "AL" or second is None or best[0] - second[0] >= 1.0:
-            contributed[id(topo)] = best[1]
             countries[best[1].country_code] += 1
             own = by_name.get(key)
             if own is None:
