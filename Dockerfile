@@ -19,10 +19,13 @@ COPY schemas ./schemas
 COPY seeds ./seeds
 # the places index (GeoNames, pipeline/stages/places/gazetteer.py) is built into the image: workers start at once
 ENV NEWSFEED_GAZETTEER=/app/gazetteer.sqlite
+# and so are the word frequencies of the model languages (pipeline/stages/stories/word_frequencies.py)
+ENV NEWSFEED_WORD_TABLES=/app/word-tables
 # constraints.txt (offline/lock): the exact versions CI tested
 RUN pip install -c constraints.txt . \
  && for model in $SPACY_MODELS; do python -m spacy download "$model"; done \
  && python -m pipeline.stages.places.gazetteer \
+ && python -m pipeline.stages.stories.word_frequencies \
  && mkdir -p /app/out && chown newsfeed:newsfeed /app/out
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 

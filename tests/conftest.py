@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ def gazetteer_index():
     from pipeline.stages.places import gazetteer
 
     gazetteer.shared().key_trie()   # and the trie of its name keys beside it (~2-4 s, once per machine)
+    # the word frequencies of the model languages, memory-mapped (~7 s once per machine): not in a timed start-up
+    subprocess.run([sys.executable, "-m", "pipeline.stages.stories.word_frequencies"], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session", params=ENGINES)

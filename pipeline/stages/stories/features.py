@@ -4,9 +4,10 @@ Input: an enriched record dict (`id`, `title`, `text`, `language.code`, `entity_
 count}], `published_at`, `ingested_at`, `source`). Output: `StoryFeatures`, built from
 - content words: lower-cased tokens of title (counted twice) + text, stopwords of the record's language out
   (spaCy's `spacy.lang.<code>.stop_words`), weighted (1 + log tf) x rarity, rarity = 7.5 - the word's Zipf
-  frequency in that language (`wordfreq`; unknown words, names and numbers are rarest), to the power
-  1.5 (rare names and numbers tell look-alike events apart better than topic words); the top
-  `TOP_WORDS`, L2-normalised. Numbers are normalised ("6,1" = "6.1") so they also match across languages;
+  frequency in that language (`wordfreq`'s lists, memory-mapped by `word_frequencies`; unknown words, names
+  and numbers are rarest), to the power 1.5 (rare names and numbers tell look-alike events apart better than
+  topic words); the top `TOP_WORDS`, L2-normalised. Numbers are normalised ("6,1" = "6.1") so they also
+  match across languages;
 - entities: canonical keys of `entity_summary` (pipeline/stages/entities/canonical.py: case, accents and titles
   ignored), a person keyed by the last word of the name, so "Zelensky" = "Volodymyr Zelensky"; the display
   names are kept for the story summary;
@@ -40,6 +41,7 @@ import numpy as np
 
 from pipeline.contracts.records import record_time
 from pipeline.stages.entities.canonical import parse
+from pipeline.stages.stories import word_frequencies
 
 TOP_WORDS = 40
 EMBED_CHARS = 160
@@ -113,8 +115,7 @@ def rarity(word: str, lang: str) -> float:
     if word[0].isdigit():
         return 6.0 ** RARITY_POWER
     try:
-        from wordfreq import zipf_frequency
-        zipf = zipf_frequency(word, lang or "en")
+        zipf = word_frequencies.zipf(word, lang or "en")
     except (LookupError, ValueError, ImportError):
         zipf = 3.0   # a language wordfreq lacks or cannot tokenize here (zh needs jieba): every word middling
     return max(0.5, 7.5 - zipf) ** RARITY_POWER
