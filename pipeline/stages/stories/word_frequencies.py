@@ -46,17 +46,22 @@ def table(lang: str) -> marisa_trie.RecordTrie | None:
 def _open(lang: str) -> marisa_trie.RecordTrie | None:
     path = directory() / f"{lang}.marisa"
     if not path.exists():
-        buckets = wordfreq.get_frequency_list(lang)   # LookupError for a language without a list
-        last = {word: index for index, bucket in enumerate(buckets) for word in bucket}   # wordfreq: last wins
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            marisa_trie.RecordTrie("<H", ((w, (i,)) for w, i in last.items())).save(str(partial))
-            os.replace(partial, path)   # whole or not at all: two workers may build it at once
+            partial.touch()   # writable? asked before the list is read: the fallback then costs what it did
         except OSError as exc:
             logging.getLogger(__name__).info("word frequencies of %r not cached in %s (%s): wordfreq's dict used",
                                              lang, path.parent, exc)
             return None
+        try:
+            buckets = wordfreq.get_frequency_list(lang)   # LookupError for a language without a list
+            last = {word: index for index, bucket in enumerate(buckets) for word in bucket}   # wordfreq: last wins
+            marisa_trie.RecordTrie("<H", ((w, (i,)) for w, i in last.items())).save(str(partial))
+            os.replace(partial, path)   # whole or not at all: two workers may build it at once
+        finally:
+            wordfreq.get_frequency_list.cache_clear()   # wordfreq keeps every list it read, ~40 MB a language
+            partial.unlink(missing_ok=True)
     return marisa_trie.RecordTrie("<H").mmap(str(path))
 
 
