@@ -7,7 +7,11 @@
 - a name tagged PER that is a well-known place (a capital, a country, a city of 100,000 people), also in an
   inflected form ("у Франкфурті"), when no person of the article bears it ("Merz later visited Gdansk"), is a place, and so is a name of several
   words tagged MISC that is a region's own name ("Rapides Parish"); and a LOC mention the
-  gazetteer does not know that is the surname of a person of the article ("Zelensky") is that person.
+  gazetteer does not know that is the surname of a person of the article ("Zelensky") is that person;
+- a LOC mention of a name the model tagged ORG elsewhere in the article is that organisation (one sense per
+  article: "Hamas" is also an alternate name of Hamm), unless the name is a well-known place's own name
+  ("Washington"); an acronym tagged LOC that names no well-known place ("NATO": Nato, a town of 5,000 in
+  the Philippines) is an organisation.
 A changed mention keeps the model's `label_raw` and says what happened in `relabelled` {from, reason}.
 """
 
@@ -17,7 +21,7 @@ from typing import Any
 
 from pipeline.stages.places import forms as place_forms
 from pipeline.stages.places import inflection
-from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
+from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, name_key
 
 PLACE_LABELS = frozenset({"LOC", "GPE"})
 WELL_KNOWN_CITY = 100_000
@@ -31,6 +35,33 @@ def _relabel(ent: dict[str, Any], label: str, reason: str) -> None:
 def _well_known(keys: list[str], gazetteer: Gazetteer) -> bool:
     return any(p.feature_code in ("PPLC", "PCLI") or (p.feature_class == "P" and p.population >= WELL_KNOWN_CITY)
                for k in keys for p, _kind, _langs in gazetteer.candidates(k))
+
+
+def _big(place) -> bool:
+    return place.feature_code in ("PCLI", "PPLC", "ADM1") or place.population >= WELL_KNOWN_CITY
+
+
+def acronym_place(word: str, gazetteer: Gazetteer) -> bool:
+    """Whether an acronym may be a place: a country's short name ("USA", "UK") or any name of a country, a
+    capital, a region or a large city. A town's own name written so ("NATO": Nato, "UN": Un) does not count."""
+    return any(kind == LOCALISED or _big(p) for p, kind, _l in gazetteer.candidates(name_key(word)))
+
+
+def _own_name_of_big_place(key: str, gazetteer: Gazetteer) -> bool:
+    return any(kind != ALTERNATE and _big(p) for p, kind, _l in gazetteer.candidates(key))
+
+
+def _acronym(word: str) -> bool:
+    return 2 <= len(word) <= 6 and word.isalpha() and word.isupper()
+
+
+def _organisation_reason(ent: dict[str, Any], key: str, organisations: set[str], gazetteer: Gazetteer) -> str | None:
+    """Why a LOC mention is an organisation, or None."""
+    if key in organisations and not _own_name_of_big_place(key, gazetteer):
+        return "organisation_in_article"
+    if _acronym(ent["text"]) and not acronym_place(ent["text"], gazetteer):
+        return "acronym"
+    return None
 
 
 def _well_known_place(word: str, key: str, lang: str, gazetteer: Gazetteer) -> bool:
@@ -66,9 +97,14 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
     changed, kept = changed + len(split) - len(kept), split   # a span cut in two: one change
     people = [name_key(e["text"]).split() for e in kept if e["label"] == "PER"]
     surnames = {words[-1] for words in people if len(words) >= 2}
+    organisations = {name_key(e["text"]) for e in kept if e["label"] == "ORG"}
     for ent in kept:
         key = name_key(ent["text"])
-        if ent.get("label_raw") in PLACE_LABELS:
+        reason = _organisation_reason(ent, key, organisations, gazetteer) if ent["label"] == "LOC" else None
+        if reason:   # any model's place label (GiNZA's Country too)
+            _relabel(ent, "ORG", reason)
+            changed += 1
+        elif ent.get("label_raw") in PLACE_LABELS:
             if place_forms.government_body(ent["text"]):
                 _relabel(ent, "ORG", "government_body")
             elif (place_forms.seat(ent["text"]) is None   # the regex search last: the costliest test

@@ -15,10 +15,11 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Sequence
 
+from pipeline.stages.entities.acronyms import acronym_organisations
 from pipeline.stages.entities.adapters import own_models, place_labels
 from pipeline.stages.entities.canonical import canonicalise
 from pipeline.stages.places import forms as place_forms
-from pipeline.stages.places.arbitration import arbitrate
+from pipeline.stages.places.arbitration import acronym_place, arbitrate
 from pipeline.stages.places.gazetteer import ALTERNATE, PRIMARY, Gazetteer, Place, name_key, shared
 from pipeline.stages.places.forms import find_forms
 from pipeline.stages.places.inflection import variants
@@ -186,9 +187,16 @@ def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazettee
     """The entity step's result for one record, with places: the hook called after NER (any language)."""
     # the gazetteer adds only strong names beside a model whose misses are rare (en, fr, ru, ja); beside the
     # project's own smaller models (pipeline/ner_weights/) it adds every name it can vouch for, as with no model
+    gazetteer = gazetteer or shared()
     ner = result["ner"]
     model_ran = ner["status"] == "ok" and ner.get("model") not in own_models()
     entities, added = locate(lang, text, result["entities"], model_ran, gazetteer, home)
+    # organisations in capitals the model missed, once places have taken theirs (pipeline/stages/entities/acronyms.py);
+    # only beside a model: its other labels are what tells an acronym's sense in the article
+    acronyms = acronym_organisations(text, entities, lang, lambda word: acronym_place(word, gazetteer)) \
+        if ner["status"] == "ok" else []
+    if acronyms:
+        entities, added = sorted(entities + acronyms, key=lambda e: (e["start"], e["end"])), added + len(acronyms)
     result["entities"] = entities
     if added:  # new mentions: the summary (and each mention's index into it) is computed again
         result["entity_summary"] = canonicalise(entities, lang)
