@@ -31,7 +31,8 @@ def added(text: str, entities: list[dict], lang: str = "de") -> list[str]:
 def test_acronyms_no_model_tagged_are_organisations():
     text = ("Die NATO und die UN warnten. Die SPD stimmte zu, die ONU auch.\n"
             "Das BIP der USA stieg im XIX. Jahrhundert nicht, sagte der CEO am Rande des NATO-Gipfels.")
-    assert added(text, [mention(text, "SPD", "ORG")]) == ["NATO", "UN", "ONU"]
+    assert added(text, [mention(text, "SPD", "ORG")]) == ["NATO", "UN", "ONU", "NATO"]
+    assert added("Der UN-Generalsekretär traf den Ex-SPD-Chef, eine F-16 und die DFB-Pokal-Fans.", []) == ["UN", "DFB"]
 
 
 def test_a_heading_in_capitals_and_a_sense_the_model_gave_are_left_alone():

@@ -2,8 +2,9 @@
 
 The project's own models learnt from a few thousand sentences and miss many well-known acronyms that news
 writes in capitals; the rule adds them as organisations, after the places stage, under these conditions:
-- a word of 2-6 letters, all capitals (Latin, Cyrillic, Greek), not a Roman numeral (XIX, III), not part of
-  a compound ("NATO-Gipfel", "ex-URSS": the compound, not the organisation, is what the text names);
+- a word of 2-6 letters, all capitals (Latin, Cyrillic, Greek), not a Roman numeral (XIX, III), alone or
+  the head of a compound: German and Dutch name an organisation's officer or meeting so ("UN-Generalsekretär
+  António Guterres", "NATO-Gipfel": the organisation is named); not inside a word ("ex-URSS", "F-16");
 - no mention of the article covers it, and the model did not tag the same word with another label elsewhere in
   the article (one sense per article: "NATO" tagged LOC once is not an organisation next time);
 - no place by the places stage's test (`is_place`: a country, a capital, a large city: "USA", "UK");
@@ -23,7 +24,9 @@ from typing import Any, Callable
 from pipeline.stages.entities.fallback import stop_words
 
 SOURCE = "acronym"
-_WORD = re.compile(r"(?<![\w\-‐–.])[^\W\d_]{2,6}(?![\w\-‐–]|\.\w)")
+# a word of letters, alone or heading a compound ("NATO-Generalsekretär", "UN-Klimagipfel", "VN-ambassadeur"),
+# not inside one ("ex-URSS", "F-16", "U.N")
+_WORD = re.compile(r"(?<![\w\-‐–.])[^\W\d_]{2,6}(?![\w‐–]|-(?![^\W\d_])|\.\w)")
 _ROMAN = re.compile(r"^(?=[MDCLXVI])M{0,3}(C[MD]|D?C{0,3})(X[CL]|L?X{0,3})(I[XV]|V?I{0,3})$")
 # abbreviations that name no organisation, written so in many languages (checked upper-cased)
 NOT_ORGANISATIONS = frozenset("""
