@@ -33,9 +33,9 @@ NOT_ORGANISATIONS = frozenset("""
 TV CD DVD PC CEO CFO CTO COO MVP VIP GDP GNP BIP PIL PIB PKB GSYH ВВП CPI DNA ADN DNS RNA HIV AIDS SIDA VIH
 USD EUR GBP JPY CHF RUB PLN TRY CNY INR KRW KM CM MM KG MW GW KW KWH MWH GMT UTC CET CEST EST PST AM PM
 OK ID IT AI KI IA SMS GPS USB PDF HTML XML PHP SQL API CPU GPU LED LCD SUV SMS FAQ ISBN ISSN PR QR COVID SARS
-MP MEP NB ETC VS
+MP MEP NB ETC VS BC BCE MÖ
 """.split()) | frozenset(  # countries' acronyms the gazetteer's names lack (a place, not an organisation)
-    "ABD EEUU EUA RFA RDA BRD DDR ФРГ ГДР СССР URSS UDSSR ZSRR ZEA VAE EAU EAD BAE ЗСА RPA RPC ЧССР ČSSR".split())
+    "ABD EEUU EUA RFA RDA BRD DDR ФРГ ГДР СССР URSS UDSSR ZSRR ZEA VAE EAU EAD BAE ЗСА RPA RPC ЧССР ČSSR SSCB".split())
 
 
 def _capitals_line(text: str, start: int, end: int) -> bool:
