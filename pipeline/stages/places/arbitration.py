@@ -8,10 +8,8 @@
   inflected form ("у Франкфурті"), when no person of the article bears it ("Merz later visited Gdansk"), is a place, and so is a name of several
   words tagged MISC that is a region's own name ("Rapides Parish"); and a LOC mention the
   gazetteer does not know that is the surname of a person of the article ("Zelensky") is that person;
-- a LOC mention of a name the model tagged ORG elsewhere in the article is that organisation (one sense per
-  article: "Hamas" is also an alternate name of Hamm), unless the name is a well-known place's own name
-  ("Washington"); an acronym tagged LOC that names no well-known place ("NATO": Nato, a town of 5,000 in
-  the Philippines) is an organisation.
+- an acronym tagged LOC that names no well-known place and no country ("NATO": Nato, a town of 5,000 in
+  the Philippines; not "USA", "СССР") is an organisation.
 A changed mention keeps the model's `label_raw` and says what happened in `relabelled` {from, reason}.
 """
 
@@ -19,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.stages.entities.acronyms import COUNTRY_ACRONYMS
 from pipeline.stages.places import forms as place_forms
 from pipeline.stages.places import inflection
-from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, name_key
+from pipeline.stages.places.gazetteer import LOCALISED, PRIMARY, Gazetteer, name_key
 
 PLACE_LABELS = frozenset({"LOC", "GPE"})
 WELL_KNOWN_CITY = 100_000
@@ -47,21 +46,8 @@ def acronym_place(word: str, gazetteer: Gazetteer) -> bool:
     return any(kind == LOCALISED or _big(p) for p, kind, _l in gazetteer.candidates(name_key(word)))
 
 
-def _own_name_of_big_place(key: str, gazetteer: Gazetteer) -> bool:
-    return any(kind != ALTERNATE and _big(p) for p, kind, _l in gazetteer.candidates(key))
-
-
 def _acronym(word: str) -> bool:
-    return 2 <= len(word) <= 6 and word.isalpha() and word.isupper()
-
-
-def _organisation_reason(ent: dict[str, Any], key: str, organisations: set[str], gazetteer: Gazetteer) -> str | None:
-    """Why a LOC mention is an organisation, or None."""
-    if key in organisations and not _own_name_of_big_place(key, gazetteer):
-        return "organisation_in_article"
-    if _acronym(ent["text"]) and not acronym_place(ent["text"], gazetteer):
-        return "acronym"
-    return None
+    return 2 <= len(word) <= 6 and word.isalpha() and word.isupper() and word not in COUNTRY_ACRONYMS
 
 
 def _well_known_place(word: str, key: str, lang: str, gazetteer: Gazetteer) -> bool:
@@ -97,12 +83,10 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
     changed, kept = changed + len(split) - len(kept), split   # a span cut in two: one change
     people = [name_key(e["text"]).split() for e in kept if e["label"] == "PER"]
     surnames = {words[-1] for words in people if len(words) >= 2}
-    organisations = {name_key(e["text"]) for e in kept if e["label"] == "ORG"}
     for ent in kept:
         key = name_key(ent["text"])
-        reason = _organisation_reason(ent, key, organisations, gazetteer) if ent["label"] == "LOC" else None
-        if reason:   # any model's place label (GiNZA's Country too)
-            _relabel(ent, "ORG", reason)
+        if ent["label"] == "LOC" and _acronym(ent["text"]) and not acronym_place(ent["text"], gazetteer):
+            _relabel(ent, "ORG", "acronym")   # any model's place label (GiNZA's Country too)
             changed += 1
         elif ent.get("label_raw") in PLACE_LABELS:
             if place_forms.government_body(ent["text"]):

@@ -191,10 +191,10 @@ def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazettee
     ner = result["ner"]
     model_ran = ner["status"] == "ok" and ner.get("model") not in own_models()
     entities, added = locate(lang, text, result["entities"], model_ran, gazetteer, home)
-    # organisations in capitals the model missed, once places have taken theirs (pipeline/stages/entities/acronyms.py);
-    # only beside a model: its other labels are what tells an acronym's sense in the article
+    # organisations in capitals the project's own model missed, once places have taken theirs
+    # (pipeline/stages/entities/acronyms.py)
     acronyms = acronym_organisations(text, entities, lang, lambda word: acronym_place(word, gazetteer)) \
-        if ner["status"] == "ok" else []
+        if ner["status"] == "ok" and ner.get("model") in own_models() else []
     if acronyms:
         entities, added = sorted(entities + acronyms, key=lambda e: (e["start"], e["end"])), added + len(acronyms)
     result["entities"] = entities
