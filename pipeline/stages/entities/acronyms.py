@@ -27,6 +27,8 @@ from typing import Any, Callable
 from pipeline.stages.entities.fallback import stop_words
 
 SOURCE = "acronym"
+SUFFIXED_NAMES = frozenset({"tr"})   # Turkish Wiki NER (tr_newsfeed_ner's data) marks "Ankara'da" whole
+_SUFFIX = re.compile(r"(?:['’][^\W\d_]+)?")
 # a word of letters, alone or heading a compound ("NATO-Generalsekretär", "UN-Klimagipfel", "VN-ambassadeur"),
 # not inside one ("ex-URSS", "F-16", "U.N")
 _WORD = re.compile(r"(?<![\w\-‐–.])[^\W\d_]{3,6}(?![\w‐–]|-(?![^\W\d_])|\.\w)")
@@ -67,6 +69,8 @@ def acronym_organisations(text: str, entities: list[dict[str, Any]], lang: str,
             continue
         if any(s < end and e > start for s, e in spans) or _capitals_line(text, start, end) or is_place(word):
             continue
-        added.append({"text": word, "label": "ORG", "label_raw": "ORG", "start": start, "end": end,
+        if lang in SUFFIXED_NAMES:   # "NATO'nun": the suffix stays in the span, as the model and its data have it
+            end = _SUFFIX.match(text, end).end()
+        added.append({"text": text[start:end], "label": "ORG", "label_raw": "ORG", "start": start, "end": end,
                       "source": SOURCE})
     return added
