@@ -6,12 +6,12 @@ there the rule cost 0.1-0.2 F1 on validation data) the rule adds them as organis
 stage, under these conditions:
 - a word of 3-6 letters (two letters are too often something else: "FC", "AD", "EP", "ПК"; so "UN", "EU",
   "BM" are left to the model), all capitals (Latin, Cyrillic, Greek), not a Roman numeral (XIX, III), alone or
-  the head of a compound: German and Dutch name an organisation's officer or meeting so ("UN-Generalsekretär
-  António Guterres", "NATO-Gipfel": the organisation is named); not inside a word ("ex-URSS", "F-16");
+  the head of a compound: German and Dutch name an organisation's officer or meeting so ("WHO-Generalsekretär
+  Tedros", "NATO-Gipfel": the organisation is named; in Turkish the suffix stays in the span: "NATO'nun"); not inside a word ("ex-URSS", "F-16");
 - no mention of the article covers it, and the model did not tag the same word with another label elsewhere in
   the article (one sense per article: "NATO" tagged LOC once is not an organisation next time);
 - no place by the places stage's test (`is_place`: a country, a capital, a large city: "USA", "UK");
-- not a common word: the language's stop words ("DE", "EN" in a heading), and abbreviations that are no
+- not a common word: the language's stop words ("UND", "DEL" in capitals), and abbreviations that are no
   organisation in any language (units, currencies, formats, titles: "TV", "CEO", "GDP", "USD", "DVD"), nor
   countries' acronyms the gazetteer lacks ("ABD", "EEUU", "BRD");
 - not in a line written in capitals (a heading, "SOCCER - LEADING RESULTS").
