@@ -1,6 +1,6 @@
 """Parallel news: the same article in sixteen languages must yield comparable people, organisations and places.
 
-    .venv/bin/python bench/parallel_news.py [--articles N] [--json FILE]
+    .venv/bin/python bench/parallel_news.py [--articles N] [--json FILE] [--names de,it]
 
 Data: bench/fixtures/parallel_news.jsonl, written for newsfeed (8 short news articles, each in en, fr, de, es,
 it, pt, nl, pl, ru, uk, tr, ar, hi, ja, zh, ko; the project's own text, not the WMT/NTREX family, which is
@@ -56,6 +56,8 @@ def run(texts: dict[str, dict[str, str]], tagger: EntityTagger, detector: Langua
         found[key] = {"detected": record["language"]["code"], "model": (record.get("ner") or {}).get("model"),
                       "people_orgs": {e["name"] for e in record.get("entity_summary") or []
                                       if e["label"] in PEOPLE_ORGS},
+                      "labelled": sorted({(e["label"], e["name"]) for e in record.get("entity_summary") or []
+                                          if e["label"] in PEOPLE_ORGS}),
                       "places": {p["geonameid"] for p in record.get("places") or []}}
     return found
 
@@ -77,10 +79,21 @@ def compare(found: dict[tuple, dict], articles: list[str], lang: str) -> dict:
             "model": sorted({found[(a, lang)]["model"] or "-" for a in articles})}
 
 
+def print_names(found: dict[tuple, dict], articles: list[str], languages: list[str]) -> None:
+    """What each language found in each article (to read where a model misses)."""
+    for article in articles:
+        print(f"--- {article}")
+        for lang in languages:
+            names = found[(article, lang)]["labelled"]
+            print(f"  {lang}: " + "; ".join(f"{label} {name}" for label, name in names))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=None, help="only the first N articles (default: all)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--names", default="", help="print each article's people+organisations in these "
+                                                     "languages (comma-separated) beside the English original's")
     args = parser.parse_args()
     texts = load(articles=args.articles)
     articles, languages = list(texts), list(next(iter(texts.values())))
@@ -93,6 +106,8 @@ def main() -> None:
         found = run(texts, tagger, detector)
         figures[name] = {lang: compare(found, articles, lang) for lang in languages if lang != "en"}
         english = found
+        if name == "ours" and args.names:
+            print_names(found, articles, ["en"] + args.names.split(","))
         print(f"{name}: {len(found)} texts in {time.perf_counter() - started:.1f} s")
     print(f"\nparallel news ({len(articles)} articles, bench/fixtures/parallel_news.jsonl): found in the "
           f"translation ÷ found in the English original "

@@ -15,10 +15,11 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Sequence
 
+from pipeline.stages.entities.acronyms import acronym_organisations
 from pipeline.stages.entities.adapters import own_models, place_labels
 from pipeline.stages.entities.canonical import canonicalise
 from pipeline.stages.places import forms as place_forms
-from pipeline.stages.places.arbitration import arbitrate
+from pipeline.stages.places.arbitration import acronym_place, arbitrate
 from pipeline.stages.places.gazetteer import ALTERNATE, PRIMARY, Gazetteer, Place, name_key, shared
 from pipeline.stages.places.forms import find_forms
 from pipeline.stages.places.inflection import variants
@@ -92,14 +93,15 @@ def _lookup_keys(key: str):
 
 
 def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool,
-           gazetteer: Gazetteer | None = None, home: Home | None = None) -> tuple[list[dict[str, Any]], int]:
+           gazetteer: Gazetteer | None = None, home: Home | None = None,
+           own_model: bool = False) -> tuple[list[dict[str, Any]], int]:
     """Entities with gazetteer places added and `place` set on every place mention; returns (entities,
     number of mentions added). A model's LOC/GPE mention is kept, resolved or not, unless it is an
     organisation's name or a person's (arbitration.py); a demonym (NORP) gets its country. A lower-case
     adjective ("ukrainien", "russische") is context for the other mentions, not a mention: the languages
     that write them so do not tag them as entities (WikiNER French: MISC F1 66 -> 56 when they were)."""
     gazetteer = gazetteer or shared()
-    entities, changed = arbitrate(entities, text, lang, gazetteer)
+    entities, changed = arbitrate(entities, text, lang, gazetteer, own_model)
     taken = sorted((e["start"], e["end"]) for e in entities)
     tokens = words_of(text)   # read by both finders
     forms = [t for t in find_forms(text, lang, gazetteer, tokens) if not _overlaps(t, taken)]
@@ -186,9 +188,17 @@ def add_places(lang: str, text: str, result: dict[str, Any], gazetteer: Gazettee
     """The entity step's result for one record, with places: the hook called after NER (any language)."""
     # the gazetteer adds only strong names beside a model whose misses are rare (en, fr, ru, ja); beside the
     # project's own smaller models (pipeline/ner_weights/) it adds every name it can vouch for, as with no model
+    gazetteer = gazetteer or shared()
     ner = result["ner"]
-    model_ran = ner["status"] == "ok" and ner.get("model") not in own_models()
-    entities, added = locate(lang, text, result["entities"], model_ran, gazetteer, home)
+    own_model = ner["status"] == "ok" and ner.get("model") in own_models()
+    model_ran = ner["status"] == "ok" and not own_model
+    entities, added = locate(lang, text, result["entities"], model_ran, gazetteer, home, own_model)
+    # organisations in capitals the project's own model missed, once places have taken theirs
+    # (pipeline/stages/entities/acronyms.py)
+    acronyms = acronym_organisations(text, entities, lang, lambda word: acronym_place(word, gazetteer)) \
+        if own_model else []
+    if acronyms:
+        entities, added = sorted(entities + acronyms, key=lambda e: (e["start"], e["end"])), added + len(acronyms)
     result["entities"] = entities
     if added:  # new mentions: the summary (and each mention's index into it) is computed again
         result["entity_summary"] = canonicalise(entities, lang)
