@@ -4,8 +4,11 @@ examples written for these tests."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
+from jsonschema import Draft202012Validator
+
+from pipeline.contracts.schemas import SCHEMA_DIR, SCHEMAS
 from pipeline.stages.entities.acronyms import SOURCE, acronym_organisations
 from pipeline.stages.entities.tagging import EntityTagger
 from pipeline.stages.places.arbitration import acronym_place, arbitrate
@@ -64,6 +67,12 @@ def test_the_places_stage_adds_them_beside_the_german_model():
     assert {"NATO", "OSZE", "WHO"} <= organisations
     assert {"NATO", "OSZE", "WHO"} <= {e["name"] for e in result["entity_summary"] if e["label"] == "ORG"}
     assert "Berlin" in {p["name"] for p in result["places"]}
+    # what other services code against: the added and the relabelled mentions keep the enriched schema
+    schema = json.loads((SCHEMA_DIR / SCHEMAS["enriched"]).read_text("utf-8"))
+    mention_schema = Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/entity"})
+    relabelled = arbitrate([mention(text, "NATO", "LOC")], text, "de", shared(), own_model=True)[0]
+    for entity in result["entities"] + relabelled:
+        mention_schema.validate(entity)
 
 
 def test_the_pypi_models_are_left_as_they_are():
