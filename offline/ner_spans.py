@@ -1,6 +1,7 @@
 """Readers for NER data that is not a UNER .iob2 file, for offline/train_ner.py (a config's `span_format`):
 
 - `conll`: a word and its IOB2 tag per line, a blank line between sentences (HiNER, Turkish Wiki NER);
+- `fane`: NewsFANE Gold (Arabic, clitics as words; offline/ner_arabic.py writes them onto their words);
 - `klue`: KLUE NER's character-level file (a character and its tag per line, spaces are characters too;
   `##` lines are comments).
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+
+import ner_arabic  # a sibling: offline/ is on the path, as for train_ner.py
 
 Example = tuple[str, list[tuple[int, int, str]]]
 # Korean particles and endings written onto a word ("서울에서", "연합뉴스가", "박씨는"): split off, so a name is
@@ -63,6 +66,8 @@ def to_example(pairs: list[tuple[str, str]], labels: dict[str, str], joiner: str
 
 
 def read_examples(spec: dict, raw: str) -> list[Example]:
+    if spec["span_format"] == "fane":   # Arabic, clitics written onto their words again
+        return ner_arabic.read_examples(raw, spec["labels"])
     klue = spec["span_format"] == "klue"
     sentences = tagged_lines(raw, "##" if klue else "#")
     return [to_example(pairs, spec["labels"], "" if klue else " ") for pairs in sentences]
@@ -101,6 +106,8 @@ def blank(lang: str):
     (the default one wants mecab-ko) with the particles split off."""
     import spacy
 
+    if lang == "ar":
+        return ner_arabic.arabic_clitics(spacy.blank("ar"))
     if lang != "ko":
         return spacy.blank(lang)
     nlp = spacy.blank("ko", config={"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"}}})
@@ -121,6 +128,8 @@ def register_callbacks() -> None:
 
     if "newsfeed.korean_particles.v1" not in registry.callbacks:
         registry.callbacks.register("newsfeed.korean_particles.v1", func=lambda: korean_particles)
+    if "newsfeed.arabic_clitics.v1" not in registry.callbacks:
+        registry.callbacks.register("newsfeed.arabic_clitics.v1", func=lambda: ner_arabic.arabic_clitics)
 
 
 def to_docbin(nlp, examples: list[Example], path: Path) -> int:

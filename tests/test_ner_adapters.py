@@ -74,3 +74,19 @@ def test_the_gazetteer_fills_in_beside_the_projects_own_models():
     assert result["ner"]["model"] == "de_newsfeed_ner"
     places = {p["name"] for p in add_places("de", text, result)["places"]}
     assert {"Ulsan", "Seoul"} <= places
+
+
+def test_the_arabic_model_reads_hamza_as_its_data_wrote_it_and_names_keep_the_article_s_letters():
+    """The Arabic model learnt from text without أ/إ/آ: it reads them as bare alif (adapters.model_text, one
+    letter for one), so the names it finds are the article's own letters at the article's offsets."""
+    from pipeline.stages.entities.adapters import model_text
+    from pipeline.stages.entities.tagging import EntityTagger
+
+    text = "وقال الرئيس رجب طيب أردوغان في أنقرة إن إسرائيل وبالقاهرة ستستضيف محادثات مع صندوق النقد الدولي."
+    assert model_text("ar_newsfeed_ner", text) == text.replace("أ", "ا").replace("إ", "ا")
+    assert model_text("de_newsfeed_ner", text) == text
+    [result] = EntityTagger(models={"ar": "ar_newsfeed_ner"}).load().tag([("ar", text)])
+    names = {(e["label"], e["text"]) for e in result["entities"]}
+    assert {("PER", "رجب طيب أردوغان"), ("LOC", "أنقرة"), ("ORG", "صندوق النقد الدولي")} <= names, names
+    assert ("LOC", "القاهرة") in names   # "وبالقاهرة": the clitics cut off by the model's tokenizer
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in result["entities"])

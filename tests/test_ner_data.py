@@ -91,3 +91,26 @@ def test_multiconer_fine_types_mapped_and_text_truecased():
     assert " ".join(words) == "En julio Pedro Sánchez visitó el Banco de España y la Sega Game Gear de la BBC"
     assert tags == ["O", "O", "B-PER", "I-PER", "O", "O", "B-ORG", "I-ORG", "I-ORG", "O", "O",
                     "O", "O", "O", "O", "O", "B-ORG"]   # a creative work: capitals, no name kept
+
+
+NEWSFANE = ("\ufeff\u200eو\tO\n\u200eقال\tO\n\u200eرئيس\tO\n\u200eالاتحاد\tO\n\u200eبرند\tB-Other_PER\n"
+            "\u200eجوتشولك\tI-Other_PER\n\u200eان\tO\n\u200eه\tO\n\u200eزار\tO\n\u200eب\tO\n\u200eالقاهرة\tB-Population-Center\n"
+            "\u200eو\tO\n\u200eل\tO\n\u200eاسرائيل\tB-Nation\n\u200eو\tO\n\u200eصينيون\tB-Group\n\t\n")
+
+
+def test_newsfane_clitics_written_on_their_words_and_names_on_token_edges():
+    """NewsFANE Gold writes clitics as words ("و قال", "ان ه"): joined back as news writes them, except where the
+    tokenizer could not cut the name out again ("ل اسرائيل"); nationalities (Group) dropped."""
+    import ner_arabic
+    import ner_spans
+
+    spec = json.loads((ROOT / "offline" / "ner" / "ar.json").read_text("utf-8"))
+    [(text, spans)] = ner_spans.read_examples(spec, NEWSFANE)
+    assert text == "وقال رئيس الاتحاد برند جوتشولك انه زار بالقاهرة ول اسرائيل وصينيون"
+    assert [(text[s:e], label) for s, e, label in spans] == [
+        ("برند جوتشولك", "PER"), ("القاهرة", "LOC"), ("اسرائيل", "LOC")]
+    nlp = ner_spans.blank("ar")
+    doc = nlp.make_doc(text)
+    assert all(doc.char_span(s, e) is not None for s, e, _label in spans)   # every name on token edges
+    assert [t.text for t in nlp.make_doc("وبالقاهرة وقال بريطانيا")] == ["و", "ب", "القاهرة", "و", "قال", "بريطانيا"]
+    assert ner_arabic.SUFFIXES and "و" in ner_arabic.PROCLITICS

@@ -1,6 +1,6 @@
 """People, organisations and places in the languages served beyond English and French (Russian, and
-Ukrainian with the Russian model standing in: Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch, Polish, Spanish
-and Italian: the project's own models), through the real
+Ukrainian with the Russian model standing in: Natasha/Slovnet, Japanese: GiNZA, from PyPI; Portuguese, German, Hindi, Korean, Turkish, Dutch, Polish, Spanish,
+Italian and Arabic: the project's own models), through the real
 `newsfeed run`; and the same languages split
 across two workers (NEWSFEED_NER_LANGUAGES) on a real broker: each article tagged once, by the worker
 serving its language."""
@@ -60,6 +60,11 @@ MODELS |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}
 EXPECTED |= {"uk": {"PER": {"Юлія Свириденко", "Сергія Марченка"}, "ORG": {"Нафтогазу"},
                     "LOC": {"Львові", "Варшави", "Одеси"}}}
 MODELS |= {"uk": "natasha"}
+# Arabic: the project's own model from NewsFANE Gold, whose hamza is normalised; the article writes أ, إ and
+# clitics on their words ("وفي الرياض", "القاهرة"), and names come out as written
+EXPECTED |= {"ar": {"PER": {"عبد الفتاح السيسي", "ماركو روبيو", "كير ستارمر"},
+                    "ORG": {"صندوق النقد الدولي", "جامعة الدول العربية"}, "LOC": {"القاهرة", "الرياض", "الأردن"}}}
+MODELS |= {"ar": "ar_newsfeed_ner"}
 
 
 def found(record: dict) -> dict[str, set[str]]:
@@ -92,6 +97,7 @@ def test_articles_in_every_modelled_language_through_newsfeed_run(tmp_path):
     assert {"NL", "BE"} <= {p["country_code"] for p in records["nl"]["places"]}   # Rotterdam, Antwerpen
     assert {"PL", "UA"} <= {p["country_code"] for p in records["pl"]["places"]}   # Warszawie, Ukrainy
     assert {"PL", "UA"} <= {p["country_code"] for p in records["uk"]["places"]}   # Варшави, Львові
+    assert {"EG", "SA", "LB"} <= {p["country_code"] for p in records["ar"]["places"]}   # القاهرة, الرياض, لبنان
 
 
 def test_two_workers_split_languages_each_article_tagged_once(stack_factory):

@@ -18,6 +18,7 @@ DEFAULT |= {"hi": "hi_newsfeed_ner", "ko": "ko_newsfeed_ner", "tr": "tr_newsfeed
 DEFAULT |= {"nl": "nl_newsfeed_ner", "pl": "pl_newsfeed_ner"}
 DEFAULT |= {"es": "es_newsfeed_ner", "it": "it_newsfeed_ner"}   # MultiCoNER (CC BY 4.0)
 DEFAULT |= {"uk": "natasha"}   # the Russian model standing in (adapters.STAND_INS)
+DEFAULT |= {"ar": "ar_newsfeed_ner"}   # NewsFANE Gold (CC BY-SA 3.0)
 
 
 def test_preference_order_official_sizes_then_pypi_copies():

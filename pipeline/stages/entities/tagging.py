@@ -164,7 +164,9 @@ class EntityTagger:
                     results[i] = {"entities": [], "entity_summary": [],
                                   "ner": {"status": "no_model", "model": None, "reason": reason}}
                 continue
-            docs = nlp.pipe((items[i][1] for i in indexes), batch_size=self.batch_size)
+            package = self.models[lang]
+            docs = nlp.pipe((ner_adapters.model_text(package, items[i][1]) for i in indexes),
+                            batch_size=self.batch_size)
             for i, doc in zip(indexes, docs):
                 ents = doc_entities(doc, self.models[lang], items[i][1])
                 results[i] = {"entities": ents, "entity_summary": canonicalise(ents, lang),
