@@ -1,0 +1,30 @@
+"""toponyms.find passes over, in C, the capitalised words from which it can find nothing (issue 35 item 6):
+the names it finds must be those a word-by-word reading finds, on the real gazetteer."""
+
+from __future__ import annotations
+
+from pipeline.stages.places import gazetteer as gz
+from pipeline.stages.places.toponyms import _opening, find, words_of
+
+
+def found(text: str, lang: str = "en") -> list[tuple[str, bool]]:
+    return [(t.text, t.needs_context) for t in find(text, lang, gz.shared())]
+
+
+def test_a_word_that_is_no_place_alone_still_opens_a_longer_name():
+    text = "The talks in The Hague ended. In April, He said New York, Saint-Denis and Rio de Janeiro matter."
+    gazetteer = gz.shared()
+    openings = {w: _opening(w, "en", gazetteer) for w in words_of(text).words if not w.islower()}
+    # "The", "April", "He", "New": no place alone, but the start of a longer name; "Janeiro": nothing
+    assert openings == {"The": 1, "Hague": 2, "In": 1, "April": 1, "He": 1, "New": 1, "York": 2,
+                        "Saint-Denis": 2, "Rio": 2, "Janeiro": 0}
+    assert found(text) == [("The Hague", False), ("New York", False), ("Saint-Denis", False),
+                           ("Rio de Janeiro", False)]
+
+
+def test_names_inflected_unspaced_or_needing_context_are_still_found():
+    assert found("Переговоры прошли в Москве и Киеве.", "ru") == [("Москве", False), ("Киеве", False)]
+    assert [t for t, _ in found("他在北京说，东京也一样。", "zh")] == ["北京", "东京"]
+    assert found("Reading is fun. Reading, England, is a town.") == [("Reading", True), ("Reading", True),
+                                                                   ("England", True)]
+    assert found("Later Jordan Henderson was injured.") == []   # inside a longer capitalised name
