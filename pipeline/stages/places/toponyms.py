@@ -250,9 +250,8 @@ def _opening(word: str, lang: str, gazetteer: Gazetteer) -> int:
     key = name_key(word)
     if keys is None or not key:
         return 2
-    if gazetteer.candidates(key):
-        if (_evidence_of(lang, word, key, False, gazetteer) is not None
-                or _evidence_of(lang, word, key, True, gazetteer) is not None):
+    if gazetteer.candidates(key):   # whether _evidence refuses a name does not depend on the sentence's start
+        if _evidence_of(lang, word, key, False, gazetteer) is not None:
             return 2
     elif _inflected(word, lang, gazetteer) is not None:
         return 2
