@@ -27,8 +27,7 @@ def clear_caches() -> None:
     from pipeline.stages.places import forms
 
     for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, gz._place, canonical._fold,
-                   canonical._shape, _evidence_of, toponyms._lookup, toponyms._inflected, toponyms._opening,
-                   toponyms._goes_on, ranking._unqualified,
+                   canonical._shape, _evidence_of, toponyms._lookup, toponyms._inflected, ranking._unqualified,
                    resolution._model_candidates, resolution._form_of,
                    forms.seat, forms.honorific,
                    getattr(canonical.parse, "cache_clear", None) and canonical.parse):

@@ -17,8 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import add, le, mul, not_
+from itertools import compress
+from operator import not_
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
 from pipeline.stages.places.inflection import variants
@@ -48,7 +48,6 @@ _TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_MARKS}]*(?:['’-]{_WOR
 _PLAIN_TOKEN = re.compile(r"[^\W\d_](?:\.(?:[^\W\d_]\.)+|\w*(?:['’-][^\W\d_]\w*)*)")
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
-_GAPS = frozenset({" ", "-"})   # between the words of one name
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
 MAX_WORDS = 4
 MIN_POPULATION, MIN_POPULATION_ALTERNATE, SELF_EVIDENT_POPULATION = 15_000, 50_000, 1_000_000
@@ -181,13 +180,8 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
     function_words = gazetteer.function_words(lang)
     out: list[Toponym] = []
     count, i = len(words), 0
-    # most words are lower-case, and most capitalised words open no name here: both are passed over in C
-    # (_opening and _goes_on are cached per word), without a Python step each
-    upper = list(map(not_, map(str.islower, words)))
-    gaps = map(text.__getitem__, map(slice, compress(ends, upper), compress([*starts[1:], len(text)], upper)))
-    goes_on = map(mul, map(_GAPS.__contains__, gaps), map(_goes_on, compress([*words[1:], "."], upper)))
-    opening = map(_opening, compress(words, upper), repeat(lang), repeat(gazetteer))
-    for at in compress(compress(range(count), upper), map(le, repeat(2), map(add, opening, goes_on))):
+    # most words are lower-case: nothing more to ask of them, and they are skipped without a Python step each
+    for at in compress(range(count), map(not_, map(str.islower, words))):
         if at < i:   # inside the name just found
             continue
         i = at
@@ -235,36 +229,6 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
             out.append(Toponym(start, start + len(surface), surface, candidates, *evidence))
         i += n
     return out
-
-
-@lru_cache(maxsize=65536)
-def _opening(word: str, lang: str, gazetteer: Gazetteer) -> int:
-    """What `find` may find from this word on: 2 a name (or Chinese or Japanese), 1 only a longer name (the
-    word alone is no name, no inflected one, or a name no evidence makes a place: "The", "April"), 0 nothing
-    (not capitalised, or no key of the index starts with its key and a space: a longer span's key is its
-    words' keys joined by spaces)."""
-    first = word[0]
-    if not (first.isupper() or _capitalised(word)):
-        return 2 if first > "\u303f" and _unspaced(first) else 0
-    keys = gazetteer.key_trie()
-    key = name_key(word)
-    if keys is None or not key:
-        return 2
-    if gazetteer.candidates(key):   # whether _evidence refuses a name does not depend on the sentence's start
-        if _evidence_of(lang, word, key, False, gazetteer) is not None:
-            return 2
-    elif _inflected(word, lang, gazetteer) is not None:
-        return 2
-    return 1 if next(keys.iterkeys(key + " "), None) is not None else 0
-
-
-@lru_cache(maxsize=65536)
-def _goes_on(word: str) -> int:
-    """A name may go on with this word after a space or hyphen (a capitalised word or a particle): 1; 2 when
-    its key is empty as well (the span's key would be the name's alone: never passed over); else 0."""
-    if not (word[0].isupper() or word in _PARTICLES or _capitalised(word)):
-        return 0
-    return 1 if name_key(word) else 2
 
 
 @lru_cache(maxsize=32768)
