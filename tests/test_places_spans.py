@@ -1,5 +1,5 @@
-"""Where place names may start (issue 35 item 6): the spans toponyms.find reads, and the keys it looks up,
-on the real gazetteer. Kept as the checks of any faster reading of them (BENCHMARKS.md, `placescan35`)."""
+"""The spans toponyms.find reads and the keys it looks up, on the real gazetteer (issue 35 item 6): the checks
+of any faster reading of them (BENCHMARKS.md, "Places cost, one pass over the capitalised words")."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def test_names_inflected_unspaced_or_needing_context_are_still_found():
     assert found("Later Jordan Henderson was injured.") == []   # inside a longer capitalised name
 
 
-def test_name_keys_drop_accents_in_c_and_other_marks_one_by_one():
-    """name_key drops the Latin accents by a table and asks each character of another script."""
+def test_name_keys_drop_accents_and_keep_other_scripts():
+    """The lookup key of a name: accents, case, dots and hyphens gone, other scripts kept."""
     names = ("États-Unis", "Gdańsk", "Biélorussie", "Kraków", "U.S.", "Москве", "मुंबई")
     # Devanagari vowel signs have no combining class: kept, as the per-character reading keeps them
     assert [name_key(n) for n in names] == ["etats unis", "gdansk", "bielorussie", "krakow", "us", "москве", "मुंबई"]

@@ -7,10 +7,6 @@ from functools import lru_cache
 
 PRIMARY, ALTERNATE, LOCALISED = 0, 1, 2  # names.kind: the place's own name, an alternate, a country name in a locale
 
-# the combining marks of Latin accents (U+0300-U+036F with a combining class), dropped in C: "États" is ASCII
-# once they are gone, and no character of it need be asked
-_LATIN_ACCENTS = dict.fromkeys(c for c in range(0x300, 0x370) if unicodedata.combining(chr(c)))
-
 
 @lru_cache(maxsize=262144)
 def name_key(name: str) -> str:
@@ -19,9 +15,8 @@ def name_key(name: str) -> str:
         plain = name.lower()
     else:
         decomposed = unicodedata.normalize("NFKD", name.replace("’", "'"))
-        plain = decomposed if decomposed.isascii() else decomposed.translate(_LATIN_ACCENTS)
-        if not plain.isascii():   # another script (or its marks): each character asked
-            plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+        plain = decomposed if decomposed.isascii() else "".join(
+            ch for ch in decomposed if not unicodedata.combining(ch))
         plain = plain.casefold()
     plain = plain.replace(".", "").replace("-", " ")
     return " ".join(plain.split())
