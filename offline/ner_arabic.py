@@ -20,46 +20,32 @@ SUFFIXES = frozenset({"ه", "ها", "هم", "هما", "هن", "نا", "كم", "�
 _LETTERS = "\u0621-\u064a"
 # spaCy prefix rules: tried again on what is left, so "وبالقاهرة" -> و + ب + القاهرة
 CLITIC_PREFIXES = (rf"[وف](?=[{_LETTERS}]{{3}})", r"[بلك](?=ال)")
-Example = tuple[str, list[tuple[int, int, str]]]
 
 
-def read_examples(raw: str, labels: dict[str, str]) -> list[Example]:
-    """(text, [(start, end, label)]) per sentence, clitics written onto their words; a sentence ends at a
-    line with no word."""
-    examples, pairs = [], []
+def sentences(raw: str) -> list[list[tuple[str, str]]]:
+    """(word, tag) pairs per sentence; a sentence ends at a line with no word."""
+    out, pairs = [], []
     for line in raw.replace("\u200e", "").replace("\u200f", "").replace("\ufeff", "").splitlines() + [""]:
         word, _, tag = line.partition("\t")
         if not word.strip():
             if pairs:
-                examples.append(_example(pairs, labels))
+                out.append(pairs)
             pairs = []
         else:
             pairs.append((word.strip(), tag.strip() or "O"))
-    return examples
+    return out
 
 
-def _example(pairs: list[tuple[str, str]], labels: dict[str, str]) -> Example:
-    text, spans, open_span = "", [], None
-    glue = False   # the previous word was a proclitic: no space before this one
+def separators(pairs: list[tuple[str, str]]) -> list[str]:
+    """What goes before each word: nothing after a proclitic or before a pronoun suffix (as news writes them),
+    else a space; a space too where gluing would hide a name's edge inside a token."""
+    out, glue = [], False
     for k, (word, tag) in enumerate(pairs):
-        suffix = word in SUFFIXES and k > 0 and text and not open_span
-        if text and not glue and not suffix:
-            text += " "
-        start = len(text)
-        text += word
+        suffix = word in SUFFIXES and k > 0 and pairs[k - 1][1] == "O"
+        out.append("" if k == 0 or glue or suffix else " ")
         glue = word in PROCLITICS and tag == "O" and k + 1 < len(pairs) and (
             not pairs[k + 1][1].startswith("B-") or _split_off(word, pairs[k + 1][0]))
-        kind = tag[2:] if tag[:2] in ("B-", "I-") else None
-        if open_span and (kind is None or tag.startswith("B-") or kind != open_span[2]):
-            spans.append(tuple(open_span))
-            open_span = None
-        if kind and open_span:
-            open_span[1] = len(text)
-        elif kind:
-            open_span = [start, len(text), kind]
-    if open_span:
-        spans.append(tuple(open_span))
-    return text, [(s, e, labels[k]) for s, e, k in spans if k in labels]
+    return out
 
 
 def _split_off(clitic: str, word: str) -> bool:

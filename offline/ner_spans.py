@@ -42,12 +42,12 @@ def tagged_lines(text: str, comment: str) -> list[list[tuple[str, str]]]:
     return sentences
 
 
-def to_example(pairs: list[tuple[str, str]], labels: dict[str, str], joiner: str) -> Example:
-    """The sentence's text (tokens joined by `joiner`) and its mapped entity spans."""
+def to_example(pairs: list[tuple[str, str]], labels: dict[str, str], joiner: str | list[str]) -> Example:
+    """The sentence's text (tokens joined by `joiner`, or each after its own separator) and its mapped spans."""
     text, spans, open_span = "", [], None
     for k, (token, tag) in enumerate(pairs):
         if k and joiner:
-            text += joiner
+            text += joiner if isinstance(joiner, str) else joiner[k]
         start = len(text)
         text += token
         kind = tag[2:] if tag[:2] in ("B-", "I-") else None
@@ -67,7 +67,7 @@ def to_example(pairs: list[tuple[str, str]], labels: dict[str, str], joiner: str
 
 def read_examples(spec: dict, raw: str) -> list[Example]:
     if spec["span_format"] == "fane":   # Arabic, clitics written onto their words again
-        return ner_arabic.read_examples(raw, spec["labels"])
+        return [to_example(pairs, spec["labels"], ner_arabic.separators(pairs)) for pairs in ner_arabic.sentences(raw)]
     klue = spec["span_format"] == "klue"
     sentences = tagged_lines(raw, "##" if klue else "#")
     return [to_example(pairs, spec["labels"], "" if klue else " ") for pairs in sentences]
