@@ -23,6 +23,9 @@ SEEDS = ROOT / "seeds"
 # The broker engines every end-to-end test on the shared broker runs on: tansu (the embedded default) and kafka
 # (Apache Kafka, KRaft, from Maven Central jars). Both by default; NEWSFEED_TEST_ENGINES=tansu (or kafka) for one.
 ENGINES = [e.strip() for e in os.environ.get("NEWSFEED_TEST_ENGINES", "tansu,kafka").split(",") if e.strip()]
+# Broker settings of a throwaway multi-node Kafka in a fault test (no newsfeed setting): a SIGKILLed node is fenced,
+# and its leaderships moved, ~5 s after it died instead of Kafka's default ~9 s (broker.session.timeout.ms).
+FAST_FENCING = {"broker.session.timeout.ms": "5000", "broker.heartbeat.interval.ms": "1000"}
 # NER answers at once (the model is not installed: `ner.status = "no_model"`): for tests about offsets
 NO_NER = "fr=newsfeed_test_no_such_model,en=none"
 
