@@ -168,9 +168,9 @@ class EntityTagger:
             docs = nlp.pipe((ner_adapters.model_text(package, items[i][1]) for i in indexes),
                             batch_size=self.batch_size)
             for i, doc in zip(indexes, docs):
-                ents = doc_entities(doc, self.models[lang], items[i][1])
+                ents = doc_entities(doc, package, items[i][1])
                 results[i] = {"entities": ents, "entity_summary": canonicalise(ents, lang),
-                              "ner": {"status": "ok", "model": self.models[lang]}}
+                              "ner": {"status": "ok", "model": package}}
         return results  # type: ignore[return-value]
 
 
