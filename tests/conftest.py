@@ -30,8 +30,22 @@ FAST_FENCING = {"broker.session.timeout.ms": "5000", "broker.heartbeat.interval.
 NO_NER = "fr=newsfeed_test_no_such_model,en=none"
 
 
+# The suite runs in two pytest processes (pyproject: `-n 2 --dist loadgroup`, pytest-xdist). The tests whose
+# assertions rest on timing (a fault placed inside a load, a give-up deadline, lag read while it builds, the
+# README's commands) run one after another in one of them, as group "timed"; every other test runs beside them.
+TIMED = {"test_cluster_faults_e2e.py", "test_soak_e2e.py", "test_latency_curve_e2e.py", "test_metrics_e2e.py",
+         "test_reliability_e2e.py", "test_rebalance_e2e.py", "test_state_readback_cluster_e2e.py",
+         "test_faults_e2e.py", "test_entities_e2e.py", "test_readme_commands.py", "test_stories_e2e.py"}
+
+
 def pytest_report_header(config):
     return f"broker engines: {', '.join(ENGINES)} (NEWSFEED_TEST_ENGINES)"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in TIMED:
+            item.add_marker(pytest.mark.xdist_group("timed"))
 
 
 @pytest.fixture(scope="session", autouse=True)
