@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline.atomic_files import written_whole
+
 log = logging.getLogger("newsfeed.regex_cache")
 BIG = 20_000   # chars: below this compiling costs milliseconds, not worth a file
 
@@ -71,9 +73,8 @@ def compile_cached(pattern: str, flags: int, directory: Path, compile=re.compile
             return _from_data(pattern, json.loads(path.read_bytes()))
         data = _engine_data(pattern, flags)
         compiled = _from_data(pattern, data)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(data))
-        os.replace(partial, path)   # whole or not at all: two NER children may write it at once
+        with written_whole(path) as partial:   # two NER children may write it at once
+            partial.write_text(json.dumps(data))
         return compiled
     except Exception as exc:  # noqa: BLE001 - any surprise: compile the ordinary way
         log.debug("regex cache not used for a %d-char pattern: %s", len(pattern), exc)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from pipeline.atomic_files import written_whole
+
 
 @dataclass(frozen=True)
 class RotationPolicy:
@@ -130,15 +132,13 @@ def compress_later(closed: Path, policy: RotationPolicy) -> threading.Thread | N
 
 def _gzip(closed: Path) -> None:
     target = closed.with_name(closed.name + ".gz")
-    partial = closed.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(closed, "rb") as src, gzip.open(partial, "wb", compresslevel=3) as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
-        os.replace(partial, target)   # readers see the plain file until the .gz is complete
+        with written_whole(target, hidden=True) as partial:   # readers see the plain file until the .gz is whole
+            with open(closed, "rb") as src, gzip.open(partial, "wb", compresslevel=3) as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
         closed.unlink()
     except FileNotFoundError:         # deleted by the retention count meanwhile
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+        pass
 
 
 def tail_lines(path: Path, limit: int) -> Iterator[bytes]:

