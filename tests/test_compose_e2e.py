@@ -204,7 +204,12 @@ def test_compose_stack_end_to_end(project):
     assert not found["deadletter"]
     assert len({r["trace"]["entities"] for r in found["enriched"][5:]}) >= 2  # the work was shared
     untouched = [c for c in project.containers("worker") if c != workers[1]]
-    assert all(project.inspect(c)["RestartCount"] == 0 for c in untouched)
+    restarted = {c: project.inspect(c) for c in untouched if project.inspect(c)["RestartCount"]}
+    assert not restarted, "\n".join(   # why it went: its log (kept across the restart)
+        f"{c[:12]} restarted {i['RestartCount']}x:\n"
+        + subprocess.run(["docker", "logs", "--tail", "60", c], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True).stdout
+        for c, i in restarted.items())
 
     # layout switches: nothing already enriched goes through NER again, new articles do, once
     total = 160
