@@ -27,7 +27,7 @@ CLI = [sys.executable, "-m", "pipeline.cli"]
 
 def test_broker_command_is_shared_by_separate_processes(tmp_path):
     env = {**os.environ, "NEWSFEED_BROKER": "", "NEWSFEED_OUTPUT_DIR": str(tmp_path / "out"),
-           "NEWSFEED_TOPIC_PREFIX": "shared.", "NEWSFEED_APP_ID": "shared-test"}
+           "NEWSFEED_TOPIC_PREFIX": "shared.", "NEWSFEED_APP_ID": "shared-test", "NEWSFEED_HTTP_PORT": str(free_port())}
     broker = subprocess.Popen(CLI + ["broker", "--port", str(free_port())], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, text=True)
     worker = None

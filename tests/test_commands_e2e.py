@@ -47,6 +47,7 @@ def _stop(proc: subprocess.Popen, pid: int, sig=signal.SIGTERM) -> tuple[int, fl
 
 def test_worker_with_no_arguments_gets_ready_and_stops_on_sigterm_as_pid_1(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSFEED_")}  # a fresh shell
+    env["NEWSFEED_HTTP_PORT"] = str(free_port())   # but not 6066, which another worker on the machine may hold
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(_as_pid_1([NEWSFEED, "worker"]), env=env, cwd=tmp_path, stdout=open(log, "wb"),
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

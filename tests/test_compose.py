@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.contracts import schemas
 from pipeline.config import ENV_VARS
+from pipeline.kafka.broker import free_port
 from pipeline.kafka.engines.apache_kafka import KAFKA_VERSION
 from pipeline.kafka.outcomes import collect
 from pipeline.writers.jsonl import read_jsonl
@@ -121,7 +122,8 @@ def test_each_service_command_runs_locally_against_the_embedded_broker(broker, t
     out = tmp_path / "out"
     out.mkdir()
     swap = {"NEWSFEED_BROKER": broker.address, "NEWSFEED_OUTPUT_DIR": str(out),
-            "NEWSFEED_TOPIC_PREFIX": "compose.", "NEWSFEED_APP_ID": "compose-test", "NEWSFEED_VALIDATE_OUTPUT": "1"}
+            "NEWSFEED_TOPIC_PREFIX": "compose.", "NEWSFEED_APP_ID": "compose-test", "NEWSFEED_VALIDATE_OUTPUT": "1",
+            "NEWSFEED_HTTP_PORT": str(free_port())}   # the container's 6066 may be taken on this host
 
     def env_for(name: str) -> dict[str, str]:
         env = service_env(name)

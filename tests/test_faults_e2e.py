@@ -16,6 +16,7 @@ import pytest
 from kafka import KafkaProducer
 
 from pipeline.contracts import codec
+from pipeline.kafka.broker import free_port
 from pipeline.writers.jsonl import read_jsonl
 
 from conftest import ROOT, SEEDS
@@ -33,6 +34,7 @@ def _env(broker, out: Path, **extra) -> dict[str, str]:
 
 
 def _worker(env, log: Path) -> subprocess.Popen:
+    env = {"NEWSFEED_HTTP_PORT": str(free_port()), **env}   # never 6066: another worker on the machine may hold it
     return subprocess.Popen([NEWSFEED, "worker"], env=env, cwd=ROOT, stdout=open(log, "ab"),
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 

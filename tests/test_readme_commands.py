@@ -102,7 +102,8 @@ def test_example_block_runs_as_written(index, tmp_path):
     port = free_port()
     block = BLOCKS[index].replace("9092", str(port))
     cwd = _sandbox(tmp_path)
-    proc = _run(block, cwd, _clean_env(), timeout=900)
+    # and the worker's HTTP port (6066 unless set): a free one, as the broker's 9092 is swapped for one above
+    proc = _run(block, cwd, _clean_env(NEWSFEED_HTTP_PORT=str(free_port())), timeout=900)
     assert proc.returncode == 0, f"README block {index}:\n{block}\n" + proc.stdout[-3000:] + proc.stderr[-3000:]
     if "newsfeed tail" in block:   # the tail printed the enriched records, one JSON object a line
         records = [orjson.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]

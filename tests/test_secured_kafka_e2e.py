@@ -18,6 +18,7 @@ import pytest
 from pipeline.config import Settings
 from pipeline.contracts import schemas
 from pipeline.kafka import acls
+from pipeline.kafka.broker import free_port
 from pipeline.kafka.replay import items
 from pipeline.tools.processes import start_worker, stop_workers, wait_workers_ready
 
@@ -76,6 +77,7 @@ class Namespace:
                 "NEWSFEED_SECURITY_PROTOCOL": "SASL_SSL", "NEWSFEED_SASL_MECHANISM": "SCRAM-SHA-512",
                 "NEWSFEED_SASL_USERNAME": user, "NEWSFEED_SASL_PASSWORD_FILE": str(secret),
                 "NEWSFEED_SSL_CAFILE": str(cafile or self.certs.ca), "NEWSFEED_VALIDATE_OUTPUT": "1",
+                "NEWSFEED_HTTP_PORT": str(free_port()),   # a worker's: never 6066, which another may hold
                 **{k: str(v) for k, v in extra.items()}}
 
     def admin_env(self) -> dict[str, str]:
