@@ -58,6 +58,9 @@ def test_worker_with_no_arguments_gets_ready_and_stops_on_sigterm_as_pid_1(tmp_p
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.3)
         assert (tmp_path / "out").is_dir()   # the default output directory, created at start
+        # once ready, what start-up loaded is out of the garbage collector's way (pipeline/runtime/heap.py)
+        text = log.read_text()
+        assert 0 <= text.find("start-up objects frozen") < text.find("newsfeed: ready"), text[-3000:]
         code, took = _stop(proc, _inner_pid(proc))
     finally:
         if proc.poll() is None:

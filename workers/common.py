@@ -15,7 +15,7 @@ from pipeline.config import load
 from pipeline.contracts import codec
 from pipeline.contracts.deadletter import dead_letter, describe, error_headers, record_id_of
 from pipeline.kafka.state import dead_lettered_inputs
-from pipeline.runtime import http, metrics, outputs
+from pipeline.runtime import heap, http, metrics, outputs
 from pipeline.runtime.faust_app import make_app
 from pipeline.runtime.health import readiness
 from pipeline.runtime.supervision import BrokerWatchdog
@@ -106,6 +106,7 @@ _watchdog = BrokerWatchdog(settings.broker, settings.broker_wait)
 app.timer(interval=1.0)(_watchdog.check)
 readiness.pending("models", {s for s in settings.stages if s in ("language", "entities")
                              or (s == "stories" and settings.stories)}, "models not loaded yet")
+readiness.when_ready(heap.settle)   # models and tables loaded: out of the garbage collector's way
 
 
 @app.on_partitions_assigned.connect

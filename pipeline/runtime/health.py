@@ -28,6 +28,11 @@ class Readiness:
         self._since: dict[str, float] = {name: time.monotonic() for name in self._failing}
         self._parts: dict[str, tuple[str, set[str]]] = {}
         self._said_ready = False
+        self._on_ready: list = []
+
+    def when_ready(self, action) -> None:
+        """Call `action()` once, the first time the worker is ready (from the thread that made it so)."""
+        self._on_ready.append(action)
 
     def fail(self, name: str, reason: str) -> None:
         with self._lock:
@@ -41,6 +46,8 @@ class Readiness:
             first = not self._failing and not self._said_ready
             self._said_ready = self._said_ready or first
         if first:  # Faust logs "Worker ready" before the agents have loaded their models: this line waits
+            for action in self._on_ready:
+                action()
             log.info("%s (models loaded, consumer group joined)", READY_LINE)
 
     def set(self, name: str, ok: bool, reason: str = "") -> None:

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 from functools import lru_cache
-from itertools import compress
+from itertools import accumulate, compress
 from operator import not_
 
 from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
@@ -46,6 +46,9 @@ _MARK = re.compile(f"[{_MARKS}]")   # a combining mark: \w alone cuts a word the
 _TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_MARKS}]*(?:['’-]{_WORD})*)")
 # the same words in a text without combining marks, a third faster (no character class of marks to test)
 _PLAIN_TOKEN = re.compile(r"[^\W\d_](?:\.(?:[^\W\d_]\.)+|\w*(?:['’-][^\W\d_]\w*)*)")
+# split() with the token as a group returns the words between the text around them (no match object per word:
+# those are tracked by the cyclic garbage collector, and 700 of them an article set off its collections)
+_TOKEN_SPLIT, _PLAIN_TOKEN_SPLIT = (re.compile(f"({token.pattern})") for token in (_TOKEN, _PLAIN_TOKEN))
 _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der", "im", "sur", "upon", "on",
                         "of", "di", "da", "do", "dos", "das", "y", "i", "en", "nad", "pod", "al", "el"})
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
@@ -168,9 +171,9 @@ class Words(NamedTuple):
 
 def words_of(text: str) -> Words:
     marks = not text.isascii() and _MARK.search(text) is not None
-    tokens = list((_TOKEN if marks else _PLAIN_TOKEN).finditer(text))
-    return Words(list(map(re.Match.group, tokens)), list(map(re.Match.start, tokens)),
-                 list(map(re.Match.end, tokens)), marks)
+    parts = (_TOKEN_SPLIT if marks else _PLAIN_TOKEN_SPLIT).split(text)   # gap, word, gap, word, ..., gap
+    offsets = list(accumulate(map(len, parts)))   # where each part ends: a word's start, then its end
+    return Words(parts[1::2], offsets[0:-1:2], offsets[1::2], marks)
 
 
 def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None) -> list[Toponym]:
