@@ -32,3 +32,30 @@ def test_name_keys_drop_accents_and_keep_other_scripts():
     names = ("États-Unis", "Gdańsk", "Biélorussie", "Kraków", "U.S.", "Москве", "मुंबई")
     # Devanagari vowel signs have no combining class: kept, as the per-character reading keeps them
     assert [name_key(n) for n in names] == ["etats unis", "gdansk", "bielorussie", "krakow", "us", "москве", "मुंबई"]
+
+
+def test_beside_a_model_only_strong_names_are_kept_and_no_strong_name_is_outside_the_strong_keys():
+    import random
+
+    from pipeline.stages.places.toponyms import STRONG_PLACES, _evidence
+
+    gazetteer = gz.shared()
+    text = "Smith met officials in Paris, Springfield and Germany. The Washington Post wrote from Reading."
+    everything = find(text, "en", gazetteer)
+    beside_model = find(text, "en", gazetteer, strong_only=True)
+    assert [t.text for t in beside_model if t.strong] == [t.text for t in everything if t.strong]
+    assert "Germany" in [t.text for t in beside_model if t.strong]
+    assert {t.text for t in beside_model} <= {t.text for t in everything}
+    # the strong keys are a superset of what _evidence calls strong: 20,000 other keys of the index, in the
+    # writings that change its verdict (capitalised, in capitals, opening a sentence), in English and French
+    strong = gazetteer.keys_of_places(STRONG_PLACES)
+    keys = [key for key in gazetteer.key_trie() if key not in strong]
+    assert len(strong) > 100_000 and len(keys) > 800_000
+    for key in random.Random(35).sample(keys, 20_000):
+        candidates = gazetteer.candidates(key)
+        assert candidates, key
+        for surface in (key.title(), key.upper()):
+            for lang in ("en", "fr"):
+                for sentence_start in (False, True):
+                    verdict = _evidence(lang, surface, candidates, sentence_start, gazetteer)
+                    assert verdict is None or not verdict[1], (key, surface, lang, sentence_start)

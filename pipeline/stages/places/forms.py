@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
 from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
-from pipeline.stages.places.toponyms import Toponym, Words, _unspaced
+from pipeline.stages.places.toponyms import STRONG_PLACES, Toponym, Words, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
 DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"
@@ -234,6 +234,7 @@ def warm_up(gazetteer: Gazetteer, langs) -> Gazetteer:
     own_models()
     place_labels()
     gazetteer.key_trie()
+    gazetteer.keys_of_places(STRONG_PLACES)
     gazetteer.country_name("US")
     gazetteer.word_languages()
     forms()

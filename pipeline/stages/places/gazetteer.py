@@ -15,6 +15,7 @@ name: the place's own name, an alternate name, or a country name in a given loca
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sqlite3
@@ -94,14 +95,23 @@ class Gazetteer:
         """Every name key of the index in a marisa trie memory-mapped from a file beside it (5 MB for 1 M keys,
         shared by the workers through the page cache; ~0.5 µs a lookup against ~10 µs for a query), built from
         the index once per machine (~2 s). None where it cannot be written: then every key is queried."""
+        return self._trie("keys", "SELECT DISTINCT key FROM names")
+
+    @lru_cache(maxsize=8)
+    def keys_of_places(self, condition: str):
+        """The keys that name at least one place meeting `condition` (SQL on `p`, the places table), in a trie
+        as key_trie's (a file per condition, named by its hash); None where it cannot be written."""
+        return self._trie("keys-" + hashlib.sha256(condition.encode()).hexdigest()[:12],
+                          f"SELECT DISTINCT n.key FROM names n JOIN places p USING (geonameid) WHERE {condition}")
+
+    def _trie(self, name: str, query: str):
         import marisa_trie
 
-        path = self.path.with_name(self.path.name + ".keys.marisa")
+        path = self.path.with_name(f"{self.path.name}.{name}.marisa")
         if not path.exists() or path.stat().st_mtime < self.path.stat().st_mtime:   # none, or an older index's
             try:
                 with written_whole(path) as partial:   # two workers may build it at once
-                    keys = (r[0] for r in self._db().execute("SELECT DISTINCT key FROM names"))
-                    marisa_trie.Trie(keys).save(str(partial))
+                    marisa_trie.Trie(r[0] for r in self._db().execute(query)).save(str(partial))
             except OSError as exc:
                 logging.getLogger(__name__).info("name keys not cached beside %s (%s): every key queried",
                                                  self.path, exc)
@@ -113,7 +123,9 @@ class Gazetteer:
         return keys is None or key in keys
 
     def known(self, key: str) -> bool:
-        return bool(self.candidates(key))
+        """Whether the key names a place: the trie answers without a query (every key of `names` has a place)."""
+        keys = self.key_trie()
+        return key in keys if keys is not None else bool(self.candidates(key))
 
     @lru_cache(maxsize=1)
     def _countries_and_regions(self) -> tuple[dict[str, Place], dict[tuple[str, str], Place]]:

@@ -106,7 +106,7 @@ def locate(lang: str, text: str, entities: list[dict[str, Any]], model_ran: bool
     tokens = words_of(text)   # read by both finders
     forms = [t for t in find_forms(text, lang, gazetteer, tokens) if not _overlaps(t, taken)]
     taken = sorted(taken + [(t.start, t.end) for t in forms])
-    found = [t for t in find(text, lang, gazetteer, tokens)
+    found = [t for t in find(text, lang, gazetteer, tokens, strong_only=model_ran)
              if not _overlaps(t, taken) and (t.strong or not model_ran) and not place_forms.honorific(t.text, lang)
              and (_named_country(t) or not place_forms.after_government_body(text, t.start))]
     model_mentions, model_toponyms, labels = [], [], place_labels()

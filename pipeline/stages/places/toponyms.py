@@ -54,6 +54,13 @@ _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der"
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
 MAX_WORDS = 4
 MIN_POPULATION, MIN_POPULATION_ALTERNATE, SELF_EVIDENT_POPULATION = 15_000, 50_000, 1_000_000
+UNAMBIGUOUS_POPULATION = 100_000
+# The places of a name `_evidence` may call strong (a country, a continent, a US state, a place of
+# UNAMBIGUOUS_POPULATION people), as SQL on the index (Gazetteer.keys_of_places): a superset of its rules,
+# checked by tests/test_places_spans.py. Beside a NER model only strong names are added, so `find` does not
+# look up the others' places.
+STRONG_PLACES = ("p.feature_code IN ('PCLI', 'CONT') OR (p.feature_code = 'ADM1' AND p.country_code = 'US') OR "
+                 f"(p.population >= {UNAMBIGUOUS_POPULATION} AND (p.feature_class = 'P' OR p.feature_code = 'ADM1'))")
 COMMON_ZIPF = 4.0
 
 
@@ -157,7 +164,7 @@ def _evidence(lang: str, surface: str, candidates, sentence_start: bool,
     common = word_frequency >= COMMON_ZIPF and not self_evident
     needs_context = common or (sentence_start and word_frequency >= 3.0 and not self_evident)
     others = sorted((c[0].population for c in candidates if c[0] is not biggest), reverse=True)
-    unambiguous = biggest.population >= 100_000 and (not others or biggest.population >= 5 * others[0])
+    unambiguous = biggest.population >= UNAMBIGUOUS_POPULATION and (not others or biggest.population >= 5 * others[0])
     return needs_context, unambiguous and not needs_context
 
 
@@ -176,10 +183,13 @@ def words_of(text: str) -> Words:
     return Words(parts[1::2], offsets[0:-1:2], offsets[1::2], marks)
 
 
-def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None) -> list[Toponym]:
+def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None,
+         strong_only: bool = False) -> list[Toponym]:
     """Gazetteer matches in text order, longest first at each position, never overlapping. The words are
-    regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once."""
+    regex matches (a lower-case word is passed over without a Python step) and each adjacent pair is judged once.
+    `strong_only` (beside a NER model): only the strong matches; the others still take their words."""
     words, starts, ends, _marks = tokens or words_of(text)
+    lookup = _lookup_strong if strong_only else _lookup
     function_words = gazetteer.function_words(lang)
     out: list[Toponym] = []
     count, i = len(words), 0
@@ -208,7 +218,7 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
             if n > 1 and not (words[i + n - 1][0].isupper() or _capitalised(words[i + n - 1])):
                 continue
             surface = text[start:ends[i + n - 1]]
-            key, candidates = _lookup(surface, gazetteer)
+            key, candidates = lookup(surface, gazetteer)
             if candidates:
                 match = (n, surface, key, candidates)
                 break
@@ -221,6 +231,9 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
             start, surface = start + offset, text[start + offset:start + offset + length]
             match = (1, surface, key, candidates)
         n, surface, key, candidates = match
+        if candidates is _NOT_STRONG:
+            i += n
+            continue
         sentence_start = bool(_SENTENCE_END.search(text[max(0, start - 3):start]))
         inside_longer_name = word[0].isupper() and (   # caseless scripts: every word looks like a name
             (i and text[ends[i - 1]:start] == " " and _name_word_in(words[i - 1], function_words)
@@ -239,6 +252,19 @@ def _lookup(surface: str, gazetteer: Gazetteer) -> tuple[str, tuple]:
     """(name key, candidates) of a span: once per span written so, as articles repeat their names."""
     key = name_key(surface)
     return key, gazetteer.candidates(key)
+
+
+_NOT_STRONG = ((None, PRIMARY, frozenset()),)   # a name of the index none of whose places can be strong
+
+
+@lru_cache(maxsize=32768)
+def _lookup_strong(surface: str, gazetteer: Gazetteer) -> tuple[str, tuple]:
+    """_lookup where only strong names are wanted: a name none of whose places can be strong is not queried."""
+    key = name_key(surface)
+    strong = gazetteer.keys_of_places(STRONG_PLACES)
+    if strong is None or key in strong:
+        return key, gazetteer.candidates(key)
+    return key, _NOT_STRONG if gazetteer.known(key) else ()
 
 
 @lru_cache(maxsize=32768)
