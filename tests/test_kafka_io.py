@@ -84,3 +84,33 @@ def test_a_read_from_a_broker_that_stops_answering_fails_loudly_in_time(tmp_path
         finally:
             os.kill(own.process.pid, signal.SIGCONT)
         assert time.monotonic() - started < 6
+
+
+def test_a_state_read_back_is_read_again_once_a_stopped_broker_answers(tmp_path):
+    """What a worker's partition state does (workers/common.py: PartitionState): a read that times out while the
+    broker does not answer is started again, within NEWSFEED_BROKER_WAIT, instead of stopping the worker."""
+    import threading
+
+    from pipeline.kafka.io import with_broker_retry
+
+    with EmbeddedBroker() as own:
+        stack = make_stack(own, tmp_path)
+        topic = stack.settings.topic("dedup-index")
+        producer = KafkaProducer(bootstrap_servers=own.address, acks="all")
+        for i in range(50):
+            producer.send(topic, key=b"k", value=b"v-%d" % i, partition=0)
+        producer.flush()
+        producer.close()
+        retries, result = [], {}
+        os.kill(own.process.pid, signal.SIGSTOP)   # away: connections are accepted, nothing answers
+        reader = threading.Thread(target=lambda: result.update(values=with_broker_retry(
+            "state read back", lambda: [v for _o, _k, v in read_partition(own.address, stack.settings, topic, 0,
+                                                                         timeout=2)],
+            wait=40, log=retries.append)))
+        reader.start()
+        time.sleep(5)
+        os.kill(own.process.pid, signal.SIGCONT)
+        reader.join(60)
+    assert not reader.is_alive()
+    assert result["values"] == [b"v-%d" % i for i in range(50)]
+    assert retries and all("retrying" in r for r in retries), retries

@@ -14,6 +14,7 @@ import faust
 from pipeline.config import load
 from pipeline.contracts import codec
 from pipeline.contracts.deadletter import dead_letter, describe, error_headers, record_id_of
+from pipeline.kafka.io import with_broker_retry
 from pipeline.kafka.state import dead_lettered_inputs
 from pipeline.runtime import heap, http, metrics, outputs
 from pipeline.runtime.faust_app import make_app
@@ -88,13 +89,20 @@ class PartitionState:
         """eager=False: rebuilt at the agent's first record instead of on assignment. For an agent that
         processes one record at a time and writes its state log as it goes: a record still in flight when
         the partition came back to this process is logged before the rebuild reads the log."""
-        self.load, self.cache, self.eager = load, {}, eager
+        self.load, self.cache, self.eager, self.input_topic = load, {}, eager, input_topic
         PartitionState.registered[settings.topic(input_topic)] = self
 
     def rebuild(self, partition: int) -> asyncio.Future:
         if partition not in self.cache:  # a future: concurrent actors share one load
-            self.cache[partition] = asyncio.ensure_future(in_thread(self.load, partition))
+            self.cache[partition] = asyncio.ensure_future(in_thread(self._load_once_answered, partition))
         return self.cache[partition]
+
+    def _load_once_answered(self, partition: int) -> Any:
+        """The load, from the start again while the broker does not answer, up to NEWSFEED_BROKER_WAIT: after
+        an outage the group rebalances as soon as the broker is back, and the broker may not answer a read
+        yet (a crash there would restart a worker that the broker's return had not stopped)."""
+        return with_broker_retry(f"{self.input_topic}[{partition}] state read back", lambda: self.load(partition),
+                                 settings.broker_wait, log=log.warning)
 
     async def get(self, partition: int) -> Any:
         return await self.rebuild(partition)

@@ -155,16 +155,17 @@ T = TypeVar("T")
 
 
 def with_broker_retry(what: str, fn: Callable[[], T], wait: float, log: Callable[[str], None] = print) -> T:
-    """Call fn, retrying with exponential backoff (0.5 s doubling to 8 s) while the broker is unreachable;
-    after `wait` seconds give up with a clear error. A BrokerRefused (pipeline/kafka/security.py) is not
-    retried: it passes through."""
+    """Call fn, retrying with exponential backoff (0.5 s doubling to 8 s) while the broker is unreachable or
+    does not answer in time (a read_partition that timed out: a broker coming back can accept connections
+    before it answers); after `wait` seconds give up with a clear error. A BrokerRefused
+    (pipeline/kafka/security.py) is not retried: it passes through."""
     from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
     deadline, delay = time.monotonic() + wait, 0.5
     while True:
         try:
             return fn()
-        except (KafkaConnectionError, KafkaTimeoutError, ConnectionError) as exc:
+        except (KafkaConnectionError, KafkaTimeoutError, ConnectionError, TimeoutError) as exc:
             if time.monotonic() + delay > deadline:
                 raise ConnectionError(f"{what}: broker unreachable for {wait:.0f}s "
                                       f"(NEWSFEED_BROKER_WAIT): {type(exc).__name__}: {exc}") from None
