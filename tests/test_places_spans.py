@@ -37,7 +37,8 @@ def test_name_keys_drop_accents_and_keep_other_scripts():
 def test_beside_a_model_only_strong_names_are_kept_and_no_strong_name_is_outside_the_strong_keys():
     import random
 
-    from pipeline.stages.places.toponyms import STRONG_PLACES, _evidence
+    from pipeline.stages.places.gazetteer import STRONG_PLACES
+    from pipeline.stages.places.toponyms import _evidence
 
     gazetteer = gz.shared()
     text = "Smith met officials in Paris, Springfield and Germany. The Washington Post wrote from Reading."

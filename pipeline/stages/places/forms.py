@@ -20,8 +20,8 @@ from itertools import compress
 from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
-from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
-from pipeline.stages.places.toponyms import STRONG_PLACES, Toponym, Words, _unspaced
+from pipeline.stages.places.gazetteer import PRIMARY, STRONG_PLACES, Gazetteer, name_key
+from pipeline.stages.places.toponyms import Toponym, Words, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
 DEMONYM, ABBREVIATION, METONYM = "demonym", "abbreviation", "metonym"

@@ -29,6 +29,13 @@ from pipeline.stages.places.gazetteer_build import build
 from pipeline.stages.places.name_keys import ALTERNATE, LOCALISED, PRIMARY, name_key  # noqa: F401 (re-exported)
 
 INDEX_VERSION = 35  # issue 35: a shared ~/.cache must not meet another branch's v10
+UNAMBIGUOUS_POPULATION = 100_000
+# The places of a name pipeline/stages/places/toponyms.py's `_evidence` may call strong (a country, a continent,
+# a US state, a place of UNAMBIGUOUS_POPULATION people), as SQL for keys_of_places: a superset of its rules,
+# checked by tests/test_places_spans.py. Beside a NER model only strong names are added, so `find` does not look
+# up the others' places. Here, not there, so that the ahead-of-time build below makes its trie too.
+STRONG_PLACES = ("p.feature_code IN ('PCLI', 'CONT') OR (p.feature_code = 'ADM1' AND p.country_code = 'US') OR "
+                 f"(p.population >= {UNAMBIGUOUS_POPULATION} AND (p.feature_class = 'P' OR p.feature_code = 'ADM1'))")
 
 
 @dataclass(frozen=True)
@@ -221,4 +228,5 @@ def shared() -> Gazetteer:
 if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.places.gazetteer
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     shared().key_trie()
+    shared().keys_of_places(STRONG_PLACES)   # a worker cannot write beside an index it does not own (the image's)
     print(shared().path)

@@ -20,7 +20,8 @@ from functools import lru_cache
 from itertools import accumulate, compress
 from operator import not_
 
-from pipeline.stages.places.gazetteer import ALTERNATE, LOCALISED, PRIMARY, Gazetteer, Place, name_key
+from pipeline.stages.places.gazetteer import (ALTERNATE, LOCALISED, PRIMARY, STRONG_PLACES, UNAMBIGUOUS_POPULATION,
+                                             Gazetteer, Place, name_key)
 from pipeline.stages.places.inflection import variants
 
 
@@ -54,13 +55,6 @@ _PARTICLES = frozenset({"de", "del", "la", "le", "los", "las", "am", "an", "der"
 _SENTENCE_END = re.compile(r"(?:^|[.!?:;»\"”\n]\s*)$")
 MAX_WORDS = 4
 MIN_POPULATION, MIN_POPULATION_ALTERNATE, SELF_EVIDENT_POPULATION = 15_000, 50_000, 1_000_000
-UNAMBIGUOUS_POPULATION = 100_000
-# The places of a name `_evidence` may call strong (a country, a continent, a US state, a place of
-# UNAMBIGUOUS_POPULATION people), as SQL on the index (Gazetteer.keys_of_places): a superset of its rules,
-# checked by tests/test_places_spans.py. Beside a NER model only strong names are added, so `find` does not
-# look up the others' places.
-STRONG_PLACES = ("p.feature_code IN ('PCLI', 'CONT') OR (p.feature_code = 'ADM1' AND p.country_code = 'US') OR "
-                 f"(p.population >= {UNAMBIGUOUS_POPULATION} AND (p.feature_class = 'P' OR p.feature_code = 'ADM1'))")
 COMMON_ZIPF = 4.0
 
 
@@ -263,7 +257,7 @@ def _lookup_strong(surface: str, gazetteer: Gazetteer) -> tuple[str, tuple]:
     key = name_key(surface)
     strong = gazetteer.keys_of_places(STRONG_PLACES)
     if strong is None or key in strong:
-        return key, gazetteer.candidates(key)
+        return _lookup(surface, gazetteer)
     return key, _NOT_STRONG if gazetteer.known(key) else ()
 
 
