@@ -139,7 +139,8 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, (key, _name) in enumerate(parsed):
         groups.setdefault(key, []).append(i)
-    label = {key: _vote([mentions[i]["label"] for i in idx]) for key, idx in groups.items()}
+    label = {key: mentions[idx[0]]["label"] if len(idx) == 1 else _vote([mentions[i]["label"] for i in idx])
+             for key, idx in groups.items()}
     people = [key for key in groups if label[key] == "PER"]
     root = {key: key for key in groups}
     # spelling variants of one full name (Volodomyr = Volodymyr Zelensky): only names of as many words and
@@ -167,6 +168,9 @@ def canonicalise(mentions: list[dict[str, Any]], lang: str) -> list[dict[str, An
         members.setdefault(root[root[key]], []).extend(idx)
     entries = []
     for idx in members.values():
+        if len(idx) == 1:   # most entities are named once: their one form and label
+            entries.append(({"name": parsed[idx[0]][1], "label": mentions[idx[0]]["label"], "count": 1}, idx))
+            continue
         idx.sort()
         forms: dict[str, list] = {}   # surface form -> [its key, frequency, first mention]
         for i in idx:

@@ -80,7 +80,7 @@ def arbitrate(entities: list[dict[str, Any]], text: str, lang: str,
     """(entities, how many changed): honorific places dropped, labels changed in place."""
     kept = [e for e in entities if not (e.get("label_raw") in PLACE_LABELS and place_forms.honorific(e["text"], lang))]
     changed = len(entities) - len(kept)
-    split = [part for e in kept for part in _split_leading_place(e, lang, gazetteer)]
+    split = [part for e in kept for part in (_split_leading_place(e, lang, gazetteer) if e["label"] == "PER" else (e,))]
     changed, kept = changed + len(split) - len(kept), split   # a span cut in two: one change
     people = [name_key(e["text"]).split() for e in kept if e["label"] == "PER"]
     surnames = {words[-1] for words in people if len(words) >= 2}

@@ -34,6 +34,8 @@ GOVERNMENT_BODY = re.compile(rf"^(?:{_BODY_WORDS})\b", re.IGNORECASE)
 # at most two words and a preposition away, is the body's field, not a place
 _AFTER_BODY = re.compile(rf"\b(?:{_BODY_WORDS})(?:\s+\w+){{0,2}}?\s+(?:de|des|du|d'|d’|of|for|für|del|della|do|da)"
                          r"(?:\s+(?:la|l'|l’|the|le|les))?\s*$", re.IGNORECASE)
+# what _AFTER_BODY's match ends with before the name's spaces (its words are at most 5 letters)
+_BODY_TAIL = re.compile(r"(?:de|des|du|d'|d’|of|for|für|del|della|do|da|la|l'|l’|the|le|les)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,12 @@ def government_body(surface: str) -> bool:
 
 
 def after_government_body(text: str, start: int) -> bool:
-    return bool(_AFTER_BODY.search(text, max(0, start - 60), start))
+    end = start
+    while end and text[end - 1].isspace():
+        end -= 1
+    # the whole search only where a preposition or an article ends right before the name: few mentions
+    return (_BODY_TAIL.search(text, max(0, end - 5), end) is not None
+            and _AFTER_BODY.search(text, max(0, start - 60), start) is not None)
 
 
 def demonym(surface: str, lang: str) -> str | None:

