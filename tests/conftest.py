@@ -82,8 +82,7 @@ def gazetteer_index():
     worker's start-up is timed, rather than inside the first test's worker."""
     from pipeline.stages.places import gazetteer
 
-    gazetteer.shared().key_trie()   # and the trie of its name keys beside it (~2-4 s, once per machine)
-    gazetteer.shared().keys_of_places(gazetteer.STRONG_PLACES)   # and of the strong ones (~2 s)
+    gazetteer.shared().open_tries()   # and the tries of its name keys beside it (~4-6 s, once per machine)
     # the word frequencies of the model languages, memory-mapped (~7 s once per machine): not in a timed start-up
     subprocess.run([sys.executable, "-m", "pipeline.stages.stories.word_frequencies"], check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)

@@ -57,11 +57,12 @@ def _well_known_place(word: str, key: str, lang: str, gazetteer: Gazetteer) -> b
 
 
 def _split_leading_place(ent: dict[str, Any], lang: str, gazetteer: Gazetteer) -> list[dict[str, Any]]:
-    """A person's span that begins with a well-known place in an inflected form, the name after it of two
-    words or more ("України Володимир Зеленський": Ukraine's president's title cut short): the place and
-    the person, two mentions. A place's own name leading a name ("Santiago Abascal Conde") is left alone."""
+    """A person's span (PER: arbitrate asks of no other) that begins with a well-known place in an inflected
+    form, the name after it of two words or more ("України Володимир Зеленський": Ukraine's president's title
+    cut short): the place and the person, two mentions. A place's own name leading a name ("Santiago Abascal
+    Conde") is left alone."""
     lead, _space, rest = ent["text"].partition(" ")
-    if ent["label"] != "PER" or len(rest.split()) < 2 or gazetteer.candidates(name_key(lead)) \
+    if len(rest.split()) < 2 or gazetteer.candidates(name_key(lead)) \
             or not _well_known([k for _o, _l, k in inflection.variants(lead, lang)], gazetteer):
         return [ent]
     place = {**ent, "text": lead, "end": ent["start"] + len(lead)}

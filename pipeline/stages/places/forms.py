@@ -20,7 +20,7 @@ from itertools import compress
 from pathlib import Path
 
 from pipeline.stages.entities.canonical import HONORIFICS
-from pipeline.stages.places.gazetteer import PRIMARY, STRONG_PLACES, Gazetteer, name_key
+from pipeline.stages.places.gazetteer import PRIMARY, Gazetteer, name_key
 from pipeline.stages.places.toponyms import Toponym, Words, _unspaced
 
 TABLE = Path(__file__).with_name("data") / "place_forms.tsv"
@@ -32,10 +32,12 @@ _BODY_WORDS = ("ministère|ministre|département|secrétariat|secrétaire|minist
 GOVERNMENT_BODY = re.compile(rf"^(?:{_BODY_WORDS})\b", re.IGNORECASE)
 # "... ministre ukrainien de la | Défense", "Department of | Defense": a name right after a body's head word,
 # at most two words and a preposition away, is the body's field, not a place
-_AFTER_BODY = re.compile(rf"\b(?:{_BODY_WORDS})(?:\s+\w+){{0,2}}?\s+(?:de|des|du|d'|d’|of|for|für|del|della|do|da)"
-                         r"(?:\s+(?:la|l'|l’|the|le|les))?\s*$", re.IGNORECASE)
-# what _AFTER_BODY's match ends with before the name's spaces (its words are at most 5 letters)
-_BODY_TAIL = re.compile(r"(?:de|des|du|d'|d’|of|for|für|del|della|do|da|la|l'|l’|the|le|les)$", re.IGNORECASE)
+_BODY_PREPOSITIONS, _BODY_ARTICLES = "de|des|du|d'|d’|of|for|für|del|della|do|da", "la|l'|l’|the|le|les"
+_AFTER_BODY = re.compile(rf"\b(?:{_BODY_WORDS})(?:\s+\w+){{0,2}}?\s+(?:{_BODY_PREPOSITIONS})"
+                         rf"(?:\s+(?:{_BODY_ARTICLES}))?\s*$", re.IGNORECASE)
+# what _AFTER_BODY's match ends with before the name's spaces: the same words, tested first in a few characters
+_BODY_TAIL = re.compile(rf"(?:{_BODY_PREPOSITIONS}|{_BODY_ARTICLES})$", re.IGNORECASE)
+_BODY_TAIL_CHARS = max(len(w) for w in f"{_BODY_PREPOSITIONS}|{_BODY_ARTICLES}".split("|"))
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def after_government_body(text: str, start: int) -> bool:
     while end and text[end - 1].isspace():
         end -= 1
     # the whole search only where a preposition or an article ends right before the name: few mentions
-    return (_BODY_TAIL.search(text, max(0, end - 5), end) is not None
+    return (_BODY_TAIL.search(text, max(0, end - _BODY_TAIL_CHARS), end) is not None
             and _AFTER_BODY.search(text, max(0, start - 60), start) is not None)
 
 
@@ -240,8 +242,7 @@ def warm_up(gazetteer: Gazetteer, langs) -> Gazetteer:
 
     own_models()
     place_labels()
-    gazetteer.key_trie()
-    gazetteer.keys_of_places(STRONG_PLACES)
+    gazetteer.open_tries()
     gazetteer.country_name("US")
     gazetteer.word_languages()
     forms()

@@ -111,6 +111,12 @@ class Gazetteer:
         return self._trie("keys-" + hashlib.sha256(condition.encode()).hexdigest()[:12],
                           f"SELECT DISTINCT n.key FROM names n JOIN places p USING (geonameid) WHERE {condition}")
 
+    def open_tries(self) -> None:
+        """Open, and build once per machine, the tries every worker reads: all the name keys and the strong
+        places' keys (the Docker image and the test session build them ahead; a worker at start)."""
+        self.key_trie()
+        self.keys_of_places(STRONG_PLACES)
+
     def _trie(self, name: str, query: str):
         import marisa_trie
 
@@ -227,6 +233,5 @@ def shared() -> Gazetteer:
 
 if __name__ == "__main__":  # build ahead of time (the Docker image does): python -m pipeline.stages.places.gazetteer
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    shared().key_trie()
-    shared().keys_of_places(STRONG_PLACES)   # a worker cannot write beside an index it does not own (the image's)
+    shared().open_tries()   # a worker cannot write beside an index it does not own (the image's)
     print(shared().path)
